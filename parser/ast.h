@@ -127,12 +127,34 @@ typedef struct {
 ax_node *ax_parse(ax_arena *arena, const char *file, const char *src, size_t len, ax_diags *diags);
 void ax_diags_free(ax_diags *diags);
 
+/* ---- additions by the front end (parser/ast.c, parser/diag.c) ----
+** AX_MAX_AST_DEPTH: a tree returned by ax_parse is never deeper than this (PROGRAM = depth 1);
+** deeper input (e.g. 1+1+...+1 with 100k terms, 5000 unary minus) is the error
+** "expression nested too deeply", so recursive walkers (compiler, dump) need no depth check.
+** ax_parse also returns NULL with diags->n == 0 only when out of memory even for the message.
+** ax_diags_add appends one diagnostic (printf-style msg, cut at 255 bytes); `file` is stored as
+** given, not copied: pass a string that lives as long as diags (the PROGRAM's arena holds
+** ax_parse's copy, available as diags->items[i].file or via ax_arena_file). Returns 0, -1 on OOM.
+** ax_arena_file: the arena copy of the file name given to ax_parse (NULL before a parse).
+** ax_binop_symbol: "+", "**", "==", ... for an ax_binop, "=" for '=' (ASSIGN), "?" otherwise. */
+#define AX_MAX_AST_DEPTH 1000
+int ax_diags_add(ax_diags *diags, const char *file, int line, int col, const char *fmt, ...)
+  __attribute__((format(printf, 5, 6)));
+const char *ax_arena_file(const ax_arena *arena);
+const char *ax_binop_symbol(int op);
+
 /* Write "file:line:col: error: msg\n", the source line and a caret under col.
-** src may be NULL (then only the first line is written). Used for compile and runtime errors. */
+** src may be NULL (then only the first line is written). Used for compile and runtime errors.
+** (front end) Every written line ends with '\n'; the output is always NUL-terminated and cut at
+** outsz. Tabs of the source line are kept in the caret padding; a line longer than 160 bytes is
+** shown as a window around col with "..." marks. NUL bytes in the shown line print as '?'. */
 void ax_diag_format(char *out, size_t outsz, const char *file, const char *src, size_t srclen,
                     int line, int col, const char *severity, const char *msg);
 
-/* Print an indented tree, one node per line ("BINARY + @1:5"); for tests (anx --ast). */
+/* Print an indented tree, one node per line ("BINARY + @1:5"); for tests (anx --ast).
+** (front end) emit gets one whole line per call, ending with '\n'; indent is in levels (2 spaces
+** each). Children print in the order a, b, c, list, list2, except DECL, FOR, FNDECL, LAMBDA,
+** NETWORK, NET_PULSE, IMPORT (list first). A missing SLICE part prints as "-". */
 void ax_ast_dump(const ax_node *node, int indent, void (*emit)(void *ud, const char *s), void *ud);
 
 #endif
