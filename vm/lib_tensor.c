@@ -464,6 +464,41 @@ static int t_index(ax_vm *vm, ax_value self, int n, const ax_value *idx, ax_valu
   return ax_push_tensor(vm, r, out) ? AX_HOOK_OK : AX_HOOK_ERR;
 }
 
+/* Copy val (broadcast to dst's shape, cast to dst's dtype) into the strided view dst, in place. */
+static bool copy_into(ax_vm *vm, const char *fn, ax_tensor *dst, ax_value val) {
+  ax_err e;
+  ax_status st;
+  if (AX_IS_NUM(val) || AX_IS_BOOL(val)) {
+    double d = AX_IS_INT(val) ? (double)val.as.i : AX_IS_FLOAT(val) ? val.as.f : val.as.b;
+    st = ax_fill_(dst, d, &e);
+    return st ? ax_raise_rt(vm, st, &e) : true;
+  }
+  if (dst->storage->device.type != AX_DEV_CPU)
+    return ax_vm_raise(vm, "device", "%s: in-place copies need cpu tensors", fn);
+  ax_tensor *src = NULL, *b = NULL, *c = NULL;
+  if (!ax_value_to_tensor(vm, fn, val, dst->dtype, &src)) return false;
+  st = ax_expand(src, dst->shape, dst->ndim, &b, &e);
+  if (!st) st = ax_contiguous(b, &c, &e);
+  if (!st) {
+    int64_t nel = ax_numel(dst), idxv[AX_MAX_DIMS] = {0};
+    size_t es = ax_dtype_size(dst->dtype);
+    char *dp = (char *)dst->storage->data, *sp = (char *)c->storage->data + c->offset * (int64_t)es;
+    for (int64_t i = 0; i < nel; i++) {
+      int64_t off = dst->offset;
+      for (int k = 0; k < dst->ndim; k++) off += idxv[k] * dst->stride[k];
+      memcpy(dp + off * (int64_t)es, sp + i * (int64_t)es, es);
+      for (int k = dst->ndim - 1; k >= 0; k--) {
+        if (++idxv[k] < dst->shape[k]) break;
+        idxv[k] = 0;
+      }
+    }
+  }
+  ax_tensor_release(src);
+  ax_tensor_release(b);
+  ax_tensor_release(c);
+  return st ? ax_raise_rt(vm, st, &e) : true;
+}
+
 /* x[i, a:b] = v writes through the view (not recorded by autograd, like an in-place op on data). */
 static int t_set_index(ax_vm *vm, ax_value self, int n, const ax_value *idx, ax_value val) {
   ax_tensor *t = ax_value_tensor(self), *view = NULL;
@@ -475,46 +510,9 @@ static int t_set_index(ax_vm *vm, ax_value self, int n, const ax_value *idx, ax_
     return ax_vm_raise(vm, "value", "cannot assign into a leaf tensor that requires grad; use no_grad(fn)")
                ? AX_HOOK_OK : AX_HOOK_ERR;
   if (!apply_index(vm, t, n, idx, &view)) return AX_HOOK_ERR;
-  ax_err e;
-  ax_status st;
-  double d;
-  if (AX_IS_NUM(val) || AX_IS_BOOL(val)) {
-    d = AX_IS_INT(val) ? (double)val.as.i : AX_IS_FLOAT(val) ? val.as.f : val.as.b;
-    st = ax_fill_(view, d, &e);
-  } else {
-    ax_tensor *src = NULL, *b = NULL, *c = NULL;
-    if (!ax_value_to_tensor(vm, "index assignment", val, view->dtype, &src)) {
-      ax_tensor_release(view);
-      return AX_HOOK_ERR;
-    }
-    st = ax_expand(src, view->shape, view->ndim, &b, &e);
-    if (!st) st = ax_contiguous(b, &c, &e);
-    if (!st) {
-      /* element-wise copy through the strided view (view shares t's storage) */
-      int64_t nel = ax_numel(view), idxv[AX_MAX_DIMS] = {0};
-      size_t es = ax_dtype_size(view->dtype);
-      char *dst = (char *)view->storage->data, *srcp = (char *)c->storage->data + c->offset * (int64_t)es;
-      if (view->storage->device.type != AX_DEV_CPU) {
-        st = ax_err_set(&e, AX_E_DEVICE, "index assignment: only cpu tensors support it");
-      } else {
-        for (int64_t i = 0; i < nel; i++) {
-          int64_t off = view->offset;
-          for (int k = 0; k < view->ndim; k++) off += idxv[k] * view->stride[k];
-          memcpy(dst + off * (int64_t)es, srcp + i * (int64_t)es, es);
-          for (int k = view->ndim - 1; k >= 0; k--) {
-            if (++idxv[k] < view->shape[k]) break;
-            idxv[k] = 0;
-          }
-        }
-      }
-    }
-    ax_tensor_release(src);
-    ax_tensor_release(b);
-    ax_tensor_release(c);
-  }
+  bool ok = copy_into(vm, "index assignment", view, val);
   ax_tensor_release(view);
-  if (st) return ax_raise_rt(vm, st, &e) ? AX_HOOK_OK : AX_HOOK_ERR;
-  return AX_HOOK_OK;
+  return ok ? AX_HOOK_OK : AX_HOOK_ERR;
 }
 
 /* ---- methods (self is args[0]) ---- */
@@ -1113,6 +1111,16 @@ static bool m_zero_(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   return true;
 }
 
+static bool m_copy_(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  ax_tensor *t = SELF;
+  if (argc != 2) return ax_vm_raise(vm, "argument", "copy_(src)");
+  if (t->requires_grad && ax_is_leaf(t) && ax_grad_enabled())
+    return ax_vm_raise(vm, "value", "copy_: cannot write into a leaf tensor that requires grad; use no_grad(fn)");
+  if (!copy_into(vm, "copy_", t, args[1])) return false;
+  *out = args[0];
+  return true;
+}
+
 static bool m_fill_(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   double v;
   if (argc != 2) return ax_vm_raise(vm, "argument", "fill_(value)");
@@ -1163,7 +1171,7 @@ static const method_reg methods[] = {
   {"bool", m_bool, 0},         {"ceil", m_ceil, 0},
   {"chunk", m_chunk, -1},      {"clamp", m_clamp, -1},
   {"clone", m_copy, 0},        {"contiguous", m_contiguous, 0},
-  {"cos", m_cos, 0},           {"cumsum", m_cumsum, -1},
+  {"copy_", m_copy_, 1},       {"cos", m_cos, 0},           {"cumsum", m_cumsum, -1},
   {"detach", m_detach, 0},     {"double", m_double, 0},
   {"erf", m_erf, 0},           {"exp", m_exp, 0},
   {"expand", m_expand, -1},    {"fill_", m_fill_, 1},
