@@ -1,0 +1,253 @@
+/* runtime/ax_create.c — creation (zeros ones full arange linspace eye *_like, fill_) and random
+** tensors from one Philox 4x32-10 generator (Salmon et al., SC'11), as PyTorch and JAX use.
+** Invariant: element i of a random tensor depends only on (seed, offset at the call, i), so
+** results do not depend on threading, and ax_seed(n) makes runs bit-reproducible. */
+#include <math.h>
+#include <string.h>
+
+#include "ax_mem.h"
+#include "ax_ops.h"
+#include "cpu/cpu.h"
+
+/* ---------------- filling ---------------- */
+
+typedef struct { double v; ax_dtype dt; } fill_ctx;
+
+static void fill_block(void *vctx, char **p, const int64_t *st, int64_t n) {
+  const fill_ctx *c = vctx;
+  if (ax_dtype_is_float(c->dt)) {
+    double b[CPU_BLOCK];
+    for (int64_t i = 0; i < n; i++) b[i] = c->v;
+    cpu_store_f64(p[0], st[0], b, n, c->dt);
+  } else {
+    int64_t b[CPU_BLOCK], v = c->dt == AX_BOOL ? c->v != 0 : (int64_t)c->v;
+    for (int64_t i = 0; i < n; i++) b[i] = v;
+    cpu_store_i64(p[0], st[0], b, n, c->dt);
+  }
+}
+
+ax_status ax_fill_(ax_tensor *t, double v, ax_err *err) {
+  if (t->storage->device.type != AX_DEV_CPU)
+    return ax_err_set(err, AX_E_UNSUPPORTED, "fill: only cpu tensors in this build");
+  if (t->dtype == AX_FLOAT32 && v == 0 && ax_is_contiguous(t)) {   /* zeros: memset */
+    memset(cpu_base(t), 0, (size_t)ax_numel(t) * 4);
+    return AX_OK;
+  }
+  cpu_iter it;
+  fill_ctx c = {v, t->dtype};
+  cpu_iter_init(&it, t->shape, t->ndim);
+  cpu_iter_add(&it, t);
+  cpu_iter_run(&it, fill_block, &c);
+  return AX_OK;
+}
+
+ax_status ax_full(const int64_t *shape, int ndim, double v, ax_dtype dt, ax_tensor **out, ax_err *err) {
+  ax_tensor *t;
+  ax_status s = ax_tensor_empty(shape, ndim, dt, AX_CPU, &t, err);
+  if (s) return s;
+  if ((s = ax_fill_(t, v, err))) {
+    ax_tensor_release(t);
+    return s;
+  }
+  *out = t;
+  return AX_OK;
+}
+ax_status ax_zeros(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, ax_err *err) {
+  return ax_full(shape, ndim, 0, dt, out, err);
+}
+ax_status ax_ones(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, ax_err *err) {
+  return ax_full(shape, ndim, 1, dt, out, err);
+}
+ax_status ax_zeros_like(const ax_tensor *t, ax_tensor **out, ax_err *err) {
+  return ax_full(t->shape, t->ndim, 0, t->dtype, out, err);
+}
+ax_status ax_ones_like(const ax_tensor *t, ax_tensor **out, ax_err *err) {
+  return ax_full(t->shape, t->ndim, 1, t->dtype, out, err);
+}
+ax_status ax_full_like(const ax_tensor *t, double v, ax_tensor **out, ax_err *err) {
+  return ax_full(t->shape, t->ndim, v, t->dtype, out, err);
+}
+
+ax_status ax_arange(double start, double stop, double step, ax_dtype dt, ax_tensor **out, ax_err *err) {
+  if (step == 0 || step != step) return ax_err_set(err, AX_E_VALUE, "arange: step must be nonzero");
+  if (!isfinite(start) || !isfinite(stop)) return ax_err_set(err, AX_E_VALUE, "arange: bounds must be finite");
+  double cnt = ceil((stop - start) / step);
+  if (cnt < 0) cnt = 0;
+  if (cnt > 9.0e15) return ax_err_set(err, AX_E_LIMIT, "arange: %g elements is too many", cnt);
+  if (dt == AX_NDTYPES)
+    dt = (start == floor(start) && stop == floor(stop) && step == floor(step)) ? AX_INT64 : AX_DEFAULT_FLOAT;
+  int64_t n = (int64_t)cnt;
+  ax_tensor *t;
+  ax_status s = ax_tensor_empty(&n, 1, dt, AX_CPU, &t, err);
+  if (s) return s;
+  if (ax_dtype_is_float(dt)) {
+    double b[CPU_BLOCK];
+    for (int64_t i = 0; i < n; i += CPU_BLOCK) {
+      int64_t m = n - i < CPU_BLOCK ? n - i : CPU_BLOCK;
+      for (int64_t k = 0; k < m; k++) b[k] = start + (double)(i + k) * step;
+      cpu_store_f64(cpu_base(t) + i * (int64_t)ax_dtype_size(dt), 1, b, m, dt);
+    }
+  } else {
+    int64_t b[CPU_BLOCK], s0 = (int64_t)start, st = (int64_t)step;
+    for (int64_t i = 0; i < n; i += CPU_BLOCK) {
+      int64_t m = n - i < CPU_BLOCK ? n - i : CPU_BLOCK;
+      for (int64_t k = 0; k < m; k++) b[k] = s0 + (i + k) * st;
+      cpu_store_i64(cpu_base(t) + i * (int64_t)ax_dtype_size(dt), 1, b, m, dt);
+    }
+  }
+  *out = t;
+  return AX_OK;
+}
+
+ax_status ax_linspace(double start, double stop, int64_t n, ax_dtype dt, ax_tensor **out, ax_err *err) {
+  if (n < 0) return ax_err_set(err, AX_E_VALUE, "linspace: number of steps must be non-negative, got %lld", (long long)n);
+  ax_tensor *t;
+  ax_status s = ax_tensor_empty(&n, 1, dt, AX_CPU, &t, err);
+  if (s) return s;
+  double step = n > 1 ? (stop - start) / (double)(n - 1) : 0, b[CPU_BLOCK];
+  int64_t half = n / 2;
+  for (int64_t i = 0; i < n; i += CPU_BLOCK) {
+    int64_t m = n - i < CPU_BLOCK ? n - i : CPU_BLOCK;
+    /* PyTorch fills the second half from the end so that the last value is exactly stop */
+    for (int64_t k = 0; k < m; k++) {
+      int64_t j = i + k;
+      b[k] = j < half ? start + step * (double)j : stop - step * (double)(n - 1 - j);
+    }
+    cpu_store_f64(cpu_base(t) + i * (int64_t)ax_dtype_size(dt), 1, b, m, dt);
+  }
+  *out = t;
+  return AX_OK;
+}
+
+ax_status ax_eye(int64_t n, int64_t m, ax_dtype dt, ax_tensor **out, ax_err *err) {
+  if (m < 0) m = n;
+  int64_t sh[2] = {n, m};
+  ax_tensor *t;
+  ax_status s = ax_zeros(sh, 2, dt, &t, err);
+  if (s) return s;
+  double one = 1;
+  size_t es = ax_dtype_size(dt);
+  for (int64_t i = 0; i < n && i < m; i++) cpu_store_f64(cpu_base(t) + (i * m + i) * (int64_t)es, 1, &one, 1, dt);
+  *out = t;
+  return AX_OK;
+}
+
+/* ---------------- Philox 4x32-10 ---------------- */
+
+static ax_rng_state rng = {0x853c49e6748fea9bULL, 0};
+
+void ax_seed(uint64_t seed) {
+  rng.seed = seed;
+  rng.offset = 0;
+}
+ax_rng_state ax_rng_get_state(void) { return rng; }
+void ax_rng_set_state(ax_rng_state s) { rng = s; }
+
+static inline void philox(uint32_t ctr[4], uint32_t k0, uint32_t k1) {
+  for (int r = 0; r < 10; r++) {
+    uint64_t p0 = (uint64_t)0xD2511F53u * ctr[0], p1 = (uint64_t)0xCD9E8D57u * ctr[2];
+    uint32_t n0 = (uint32_t)(p1 >> 32) ^ ctr[1] ^ k0, n2 = (uint32_t)(p0 >> 32) ^ ctr[3] ^ k1;
+    ctr[1] = (uint32_t)p1;
+    ctr[3] = (uint32_t)p0;
+    ctr[0] = n0;
+    ctr[2] = n2;
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+}
+
+/* Block `i` of the stream (128 bits = 4 words). */
+static inline void block(uint64_t seed, uint64_t i, uint32_t w[4]) {
+  w[0] = (uint32_t)i;
+  w[1] = (uint32_t)(i >> 32);
+  w[2] = 0;
+  w[3] = 0;
+  philox(w, (uint32_t)seed, (uint32_t)(seed >> 32));
+}
+
+typedef enum { R_UNIFORM, R_NORMAL, R_INT, R_BERNOULLI } rkind;
+typedef struct { rkind kind; uint64_t seed, base; double *dst; uint64_t range; int64_t low; double p; } rctx;
+
+/* Element i uses block base + i/2 (two 32-bit words -> one 53-bit uniform, or a pair for Box-Muller). */
+static void gen_range(void *vctx, int64_t b, int64_t e) {
+  const rctx *c = vctx;
+  for (int64_t i = b; i < e; i++) {
+    uint32_t w[4];
+    block(c->seed, c->base + (uint64_t)(i >> 1), w);
+    int h = (int)(i & 1) * 2;
+    uint64_t bits = ((uint64_t)w[h] << 32 | w[h + 1]);
+    double u = (double)(bits >> 11) * (1.0 / 9007199254740992.0);   /* [0, 1) */
+    switch (c->kind) {
+    case R_UNIFORM: c->dst[i] = u; break;
+    case R_BERNOULLI: c->dst[i] = u >= c->p ? 1.0 / (1.0 - c->p) : 0.0; break;
+    case R_INT: c->dst[i] = (double)(c->low + (int64_t)(((unsigned __int128)bits * c->range) >> 64)); break;
+    case R_NORMAL: {
+      /* Box-Muller on (u1, u2) from the other half of the block: each element its own pair */
+      uint64_t b2 = ((uint64_t)w[2 - h] << 32 | w[3 - h]);
+      double u1 = ((double)(bits >> 11) + 1.0) * (1.0 / 9007199254740993.0);   /* (0, 1] */
+      double u2 = (double)(b2 >> 11) * (1.0 / 9007199254740992.0);
+      c->dst[i] = sqrt(-2.0 * log(u1)) * (h ? sin(6.283185307179586 * u2) : cos(6.283185307179586 * u2));
+      break;
+    }
+    }
+  }
+}
+
+static ax_status generate(rctx *c, const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, ax_err *err) {
+  ax_tensor *t;
+  ax_status s = ax_tensor_empty(shape, ndim, dt, AX_CPU, &t, err);
+  if (s) return s;
+  int64_t n = ax_numel(t);
+  double *buf = ax_malloc(sizeof(double) * (size_t)(n ? n : 1));
+  if (!buf) {
+    ax_tensor_release(t);
+    return ax_err_set(err, AX_E_NOMEM, "random: out of memory for %lld values", (long long)n);
+  }
+  c->seed = rng.seed;
+  c->base = rng.offset;
+  c->dst = buf;
+  rng.offset += (uint64_t)(n + 1) / 2;
+  cpu_parallel_for(n, 1 << 15, gen_range, c);
+  cpu_store_f64(cpu_base(t), 1, buf, n, dt);
+  ax_free(buf, sizeof(double) * (size_t)(n ? n : 1));
+  *out = t;
+  return AX_OK;
+}
+
+static ax_status need_float(const char *op, ax_dtype dt, ax_err *err) {
+  if (ax_dtype_is_float(dt)) return AX_OK;
+  return ax_err_set(err, AX_E_DTYPE, "%s: dtype must be a floating point type, got %s", op, ax_dtype_name(dt));
+}
+
+ax_status ax_rand(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, ax_err *err) {
+  ax_status s = need_float("rand", dt, err);
+  rctx c = {.kind = R_UNIFORM};
+  return s ? s : generate(&c, shape, ndim, dt, out, err);
+}
+ax_status ax_randn(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, ax_err *err) {
+  ax_status s = need_float("randn", dt, err);
+  rctx c = {.kind = R_NORMAL};
+  return s ? s : generate(&c, shape, ndim, dt, out, err);
+}
+ax_status ax_randint(int64_t low, int64_t high, const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, ax_err *err) {
+  if (high <= low)
+    return ax_err_set(err, AX_E_VALUE, "randint: high (%lld) must be greater than low (%lld)", (long long)high, (long long)low);
+  if (ax_dtype_is_float(dt) && (double)(high - low) > 9007199254740992.0)
+    return ax_err_set(err, AX_E_VALUE, "randint: range too large for %s", ax_dtype_name(dt));
+  rctx c = {.kind = R_INT, .range = (uint64_t)high - (uint64_t)low, .low = low};
+  if (!ax_dtype_is_float(dt) && (uint64_t)(high - low) > (1ull << 53))
+    return ax_err_set(err, AX_E_VALUE, "randint: range wider than 2^53 is not supported");
+  return generate(&c, shape, ndim, dt, out, err);
+}
+ax_status ax_rand_like(const ax_tensor *t, ax_tensor **out, ax_err *err) {
+  return ax_rand(t->shape, t->ndim, t->dtype, out, err);
+}
+ax_status ax_randn_like(const ax_tensor *t, ax_tensor **out, ax_err *err) {
+  return ax_randn(t->shape, t->ndim, t->dtype, out, err);
+}
+ax_status ax_dropout_mask(const ax_tensor *t, double p, ax_tensor **out, ax_err *err) {
+  if (!(p >= 0 && p < 1)) return ax_err_set(err, AX_E_VALUE, "dropout: p must be in [0, 1), got %g", p);
+  ax_status s = need_float("dropout", t->dtype, err);
+  rctx c = {.kind = R_BERNOULLI, .p = p};
+  return s ? s : generate(&c, t->shape, t->ndim, t->dtype, out, err);
+}

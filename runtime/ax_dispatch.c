@@ -1,0 +1,70 @@
+/* runtime/ax_dispatch.c — the op table generated from AX_OP_LIST and the one generic entry
+** ax_op_call: arity and device checks, kernel lookup (view rows share ax_view_kernels), then
+** autograd recording. Invariant: a missing kernel is AX_E_UNSUPPORTED, never a silent success. */
+#include <string.h>
+
+#include "ax_autograd.h"
+
+const ax_op_info ax_op_table[AX_OP_COUNT] = {
+#define AX_X(E, n, i, o, d, v) [AX_OP_##E] = {n, i, o, d, v},
+    AX_OP_LIST(AX_X)
+#undef AX_X
+};
+
+const char *ax_op_name(ax_op op) { return (unsigned)op < AX_OP_COUNT ? ax_op_table[op].name : "?"; }
+
+int ax_op_lookup(const char *name, ax_op *out) {
+  for (int i = 0; i < AX_OP_COUNT; i++)
+    if (!strcmp(ax_op_table[i].name, name)) { *out = (ax_op)i; return 1; }
+  return 0;
+}
+
+ax_status ax_op_call(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *attrs,
+                     ax_tensor **out, ax_err *err) {
+  if ((unsigned)op >= AX_OP_COUNT) return ax_err_set(err, AX_E_VALUE, "op_call: invalid op %d", (int)op);
+  const ax_op_info *row = &ax_op_table[op];
+  for (int i = 0; i < row->nout; i++) out[i] = NULL;
+  if (row->nin >= 0 ? nin != row->nin : nin < 1)
+    return ax_err_set(err, AX_E_VALUE, "%s: expects %s%d input tensor%s, got %d", row->name, row->nin < 0 ? "at least " : "",
+                      row->nin < 0 ? 1 : row->nin, (row->nin == 1 || row->nin < 0) ? "" : "s", nin);
+  for (int i = 0; i < nin; i++)
+    if (!in[i]) return ax_err_set(err, AX_E_VALUE, "%s: input %d is missing", row->name, i);
+  ax_device dev = in[0]->storage->device;
+  for (int i = 1; i < nin; i++)
+    if (!ax_device_eq(dev, in[i]->storage->device)) {
+      char da[32], db[32], sa[160], sb[160];
+      ax_device_format(dev, da, sizeof da);
+      ax_device_format(in[i]->storage->device, db, sizeof db);
+      return ax_err_set(err, AX_E_DEVICE, "%s: tensors on different devices: %s %s and %s %s", row->name, da,
+                        ax_shape_str(in[0]->shape, in[0]->ndim, sa, sizeof sa), db,
+                        ax_shape_str(in[i]->shape, in[i]->ndim, sb, sizeof sb));
+    }
+  ax_kernel_fn fn = NULL;
+  if (row->is_view) {
+    fn = ax_view_kernels[op];
+  } else {
+    const ax_kernel_table *kt = ax_backend_kernels(dev);
+    fn = kt ? kt->fn[op] : NULL;
+  }
+  if (!fn) {
+    char d[32];
+    ax_device_format(dev, d, sizeof d);
+    return ax_err_set(err, AX_E_UNSUPPORTED, "%s: unsupported on %s", row->name, d);
+  }
+  static const ax_attrs none;
+  if (!attrs) attrs = &none;
+  ax_status s = fn(in, nin, attrs, out, err);
+  if (s) return s;
+  if (row->differentiable && ax_grad_enabled()) {
+    int need = 0;
+    for (int i = 0; i < nin; i++) need |= in[i]->requires_grad;
+    if (need && ax_dtype_is_float(out[0]->dtype) && (s = ax_record(op, in, nin, attrs, out, err))) {
+      for (int i = 0; i < row->nout; i++) {
+        ax_tensor_release(out[i]);
+        out[i] = NULL;
+      }
+      return s;
+    }
+  }
+  return AX_OK;
+}

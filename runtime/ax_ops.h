@@ -1,0 +1,195 @@
+/* runtime/ax_ops.h — THE tensor op list (one X-macro row per op), op attributes, the generic
+** dispatcher ax_op_call and typed convenience functions. Enum, names, kernel tables, backward
+** rules and the ops test are all generated from AX_OP_LIST; add an op by adding a row here
+** (see docs/runtime.md "Adding an op"). Neural ops (conv, norms, attention, losses) slot in as
+** further rows. Invariant: a row's kernel allocates its outputs on the inputs' device. */
+#ifndef AX_OPS_H
+#define AX_OPS_H
+
+#include "ax_tensor.h"
+
+/* Row: X(ENUM, "name", inputs (-1: variadic), outputs, differentiable, is_view)
+** Variadic ops take >= 1 inputs. Ops with 2 outputs may leave out[1] NULL (max without dim). */
+#define AX_OP_LIST(X)                          \
+  /* elementwise unary (cpu/elementwise.c) */  \
+  X(NEG, "neg", 1, 1, 1, 0)                    \
+  X(ABS, "abs", 1, 1, 1, 0)                    \
+  X(EXP, "exp", 1, 1, 1, 0)                    \
+  X(LOG, "log", 1, 1, 1, 0)                    \
+  X(SQRT, "sqrt", 1, 1, 1, 0)                  \
+  X(RSQRT, "rsqrt", 1, 1, 1, 0)                \
+  X(SIN, "sin", 1, 1, 1, 0)                    \
+  X(COS, "cos", 1, 1, 1, 0)                    \
+  X(TANH, "tanh", 1, 1, 1, 0)                  \
+  X(SIGMOID, "sigmoid", 1, 1, 1, 0)            \
+  X(RELU, "relu", 1, 1, 1, 0)                  \
+  X(GELU, "gelu", 1, 1, 1, 0)                  \
+  X(SILU, "silu", 1, 1, 1, 0)                  \
+  X(ERF, "erf", 1, 1, 1, 0)                    \
+  X(FLOOR, "floor", 1, 1, 1, 0)                \
+  X(CEIL, "ceil", 1, 1, 1, 0)                  \
+  X(ROUND, "round", 1, 1, 1, 0)                \
+  X(SIGN, "sign", 1, 1, 1, 0)                  \
+  X(CLAMP, "clamp", 1, 1, 1, 0)                \
+  X(LOGICAL_NOT, "logical_not", 1, 1, 0, 0)    \
+  /* elementwise binary with broadcasting */   \
+  X(ADD, "add", 2, 1, 1, 0)                    \
+  X(SUB, "sub", 2, 1, 1, 0)                    \
+  X(MUL, "mul", 2, 1, 1, 0)                    \
+  X(DIV, "div", 2, 1, 1, 0)                    \
+  X(POW, "pow", 2, 1, 1, 0)                    \
+  X(MAXIMUM, "maximum", 2, 1, 1, 0)            \
+  X(MINIMUM, "minimum", 2, 1, 1, 0)            \
+  X(EQ, "eq", 2, 1, 0, 0)                      \
+  X(NE, "ne", 2, 1, 0, 0)                      \
+  X(LT, "lt", 2, 1, 0, 0)                      \
+  X(LE, "le", 2, 1, 0, 0)                      \
+  X(GT, "gt", 2, 1, 0, 0)                      \
+  X(GE, "ge", 2, 1, 0, 0)                      \
+  X(LOGICAL_AND, "logical_and", 2, 1, 0, 0)    \
+  X(LOGICAL_OR, "logical_or", 2, 1, 0, 0)      \
+  X(WHERE, "where", 3, 1, 1, 0)                \
+  X(MASKED_FILL, "masked_fill", 2, 1, 1, 0)    \
+  /* reductions (cpu/reduce.c) */              \
+  X(SUM, "sum", 1, 1, 1, 0)                    \
+  X(MEAN, "mean", 1, 1, 1, 0)                  \
+  X(VAR, "var", 1, 1, 1, 0)                    \
+  X(STD, "std", 1, 1, 1, 0)                    \
+  X(MAX, "max", 1, 2, 1, 0)                    \
+  X(MIN, "min", 1, 2, 1, 0)                    \
+  X(ARGMAX, "argmax", 1, 1, 0, 0)              \
+  X(ARGMIN, "argmin", 1, 1, 0, 0)              \
+  X(NORM, "norm", 1, 1, 1, 0)                  \
+  X(PROD, "prod", 1, 1, 1, 0)                  \
+  X(CUMSUM, "cumsum", 1, 1, 1, 0)              \
+  X(SOFTMAX, "softmax", 1, 1, 1, 0)            \
+  X(LOG_SOFTMAX, "log_softmax", 1, 1, 1, 0)    \
+  /* linear algebra (cpu/matmul.c) */          \
+  X(MATMUL, "matmul", 2, 1, 1, 0)              \
+  /* indexing and joining (cpu/index.c) */     \
+  X(GATHER, "gather", 2, 1, 1, 0)              \
+  X(SCATTER, "scatter", 3, 1, 1, 0)            \
+  X(INDEX_SELECT, "index_select", 2, 1, 1, 0)  \
+  X(CAT, "cat", -1, 1, 1, 0)                   \
+  X(SLICE_SCATTER, "slice_scatter", 2, 1, 1, 0) \
+  /* conversion (cpu/copy.c) */                \
+  X(CAST, "cast", 1, 1, 1, 0)                  \
+  X(COPY, "copy", 1, 1, 1, 0)                  \
+  /* views: no kernel, shared by every backend (ax_view.c) */ \
+  X(RESHAPE, "reshape", 1, 1, 1, 1)            \
+  X(PERMUTE, "permute", 1, 1, 1, 1)            \
+  X(SLICE, "slice", 1, 1, 1, 1)                \
+  X(EXPAND, "expand", 1, 1, 1, 1)
+
+typedef enum {
+#define AX_X(E, n, i, o, d, v) AX_OP_##E,
+  AX_OP_LIST(AX_X)
+#undef AX_X
+  AX_OP_COUNT
+} ax_op;
+
+typedef struct {
+  const char *name;
+  int nin, nout;
+  int differentiable;
+  int is_view;
+} ax_op_info;
+extern const ax_op_info ax_op_table[AX_OP_COUNT];
+
+/* Op attributes. Which fields an op reads is documented next to its convenience function. */
+typedef struct {
+  int64_t dims[AX_MAX_DIMS];  /* reduce dims / permutation / target shape */
+  int ndims;                  /* reductions: 0 means all dims */
+  int keepdim;
+  int64_t dim;                /* single-dim ops: softmax cumsum gather cat slice max/min/arg* */
+  int has_dim;                /* max/min/argmax/argmin: 0 reduces everything */
+  int64_t start, stop, step;  /* slice, slice_scatter (normalised, step > 0) */
+  double a, b;                /* clamp lo/hi, norm p, masked_fill value, var/std correction */
+  int has_a, has_b;           /* clamp: which bound is given */
+  int reduce;                 /* scatter: 0 replace, 1 add */
+  ax_dtype dtype;             /* cast */
+  ax_device device;           /* copy: target device */
+} ax_attrs;
+
+/* A backend kernel: reads inputs, allocates and fills outputs (nout of the row). */
+typedef ax_status (*ax_kernel_fn)(ax_tensor *const *in, int nin, const ax_attrs *at,
+                                  ax_tensor **out, ax_err *err);
+typedef struct { ax_kernel_fn fn[AX_OP_COUNT]; } ax_kernel_table;
+const ax_kernel_table *ax_backend_kernels(ax_device d);   /* NULL when none */
+extern const ax_kernel_table ax_cpu_kernels;               /* runtime/cpu/kernels.c */
+extern const ax_kernel_fn ax_view_kernels[AX_OP_COUNT];     /* ax_view.c: the is_view rows */
+
+/* Generic entry: checks arity and devices, runs the backend kernel, records autograd.
+** out must have room for the row's nout; unused outputs are set to NULL. */
+ax_status ax_op_call(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *attrs,
+                     ax_tensor **out, ax_err *err);
+const char *ax_op_name(ax_op op);
+int ax_op_lookup(const char *name, ax_op *out);
+
+/* ---- typed convenience functions ---- */
+#define AX_DECL_UNARY(f) ax_status ax_##f(ax_tensor *x, ax_tensor **out, ax_err *err);
+#define AX_DECL_BINARY(f) ax_status ax_##f(ax_tensor *a, ax_tensor *b, ax_tensor **out, ax_err *err);
+AX_DECL_UNARY(neg) AX_DECL_UNARY(abs) AX_DECL_UNARY(exp) AX_DECL_UNARY(log) AX_DECL_UNARY(sqrt)
+AX_DECL_UNARY(rsqrt) AX_DECL_UNARY(sin) AX_DECL_UNARY(cos) AX_DECL_UNARY(tanh)
+AX_DECL_UNARY(sigmoid) AX_DECL_UNARY(relu) AX_DECL_UNARY(gelu) AX_DECL_UNARY(silu)
+AX_DECL_UNARY(erf) AX_DECL_UNARY(floor) AX_DECL_UNARY(ceil) AX_DECL_UNARY(round)
+AX_DECL_UNARY(sign) AX_DECL_UNARY(logical_not)
+AX_DECL_BINARY(add) AX_DECL_BINARY(sub) AX_DECL_BINARY(mul) AX_DECL_BINARY(div)
+AX_DECL_BINARY(pow) AX_DECL_BINARY(maximum) AX_DECL_BINARY(minimum) AX_DECL_BINARY(eq)
+AX_DECL_BINARY(ne) AX_DECL_BINARY(lt) AX_DECL_BINARY(le) AX_DECL_BINARY(gt) AX_DECL_BINARY(ge)
+AX_DECL_BINARY(logical_and) AX_DECL_BINARY(logical_or) AX_DECL_BINARY(matmul)
+#undef AX_DECL_UNARY
+#undef AX_DECL_BINARY
+
+/* clamp: either bound may be absent (has_lo/has_hi 0). */
+ax_status ax_clamp(ax_tensor *x, double lo, int has_lo, double hi, int has_hi, ax_tensor **out, ax_err *err);
+ax_status ax_where(ax_tensor *cond, ax_tensor *a, ax_tensor *b, ax_tensor **out, ax_err *err);
+ax_status ax_masked_fill(ax_tensor *x, ax_tensor *mask, double value, ax_tensor **out, ax_err *err);
+
+/* Reductions over dims[ndims] (ndims 0: all dims), negative dims allowed. */
+ax_status ax_sum(ax_tensor *x, const int64_t *dims, int ndims, int keepdim, ax_tensor **out, ax_err *err);
+ax_status ax_mean(ax_tensor *x, const int64_t *dims, int ndims, int keepdim, ax_tensor **out, ax_err *err);
+/* correction 1 = unbiased (default, as PyTorch), 0 = population. */
+ax_status ax_var(ax_tensor *x, const int64_t *dims, int ndims, double correction, int keepdim,
+                 ax_tensor **out, ax_err *err);
+ax_status ax_std(ax_tensor *x, const int64_t *dims, int ndims, double correction, int keepdim,
+                 ax_tensor **out, ax_err *err);
+ax_status ax_prod(ax_tensor *x, const int64_t *dims, int ndims, int keepdim, ax_tensor **out, ax_err *err);
+/* p-norm (p = 2 Euclidean, 1, inf as HUGE_VAL, any p > 0). */
+ax_status ax_norm(ax_tensor *x, double p, const int64_t *dims, int ndims, int keepdim,
+                  ax_tensor **out, ax_err *err);
+ax_status ax_max_all(ax_tensor *x, ax_tensor **out, ax_err *err);   /* 0-d */
+ax_status ax_min_all(ax_tensor *x, ax_tensor **out, ax_err *err);
+/* Values and int64 indices along dim. */
+ax_status ax_max_dim(ax_tensor *x, int64_t dim, int keepdim, ax_tensor **values, ax_tensor **indices, ax_err *err);
+ax_status ax_min_dim(ax_tensor *x, int64_t dim, int keepdim, ax_tensor **values, ax_tensor **indices, ax_err *err);
+/* has_dim 0: index into the flattened tensor (0-d result). */
+ax_status ax_argmax(ax_tensor *x, int64_t dim, int has_dim, int keepdim, ax_tensor **out, ax_err *err);
+ax_status ax_argmin(ax_tensor *x, int64_t dim, int has_dim, int keepdim, ax_tensor **out, ax_err *err);
+ax_status ax_cumsum(ax_tensor *x, int64_t dim, ax_tensor **out, ax_err *err);
+ax_status ax_softmax(ax_tensor *x, int64_t dim, ax_tensor **out, ax_err *err);
+ax_status ax_log_softmax(ax_tensor *x, int64_t dim, ax_tensor **out, ax_err *err);
+
+/* Indexing and joining. idx tensors are int64 or int32. */
+ax_status ax_gather(ax_tensor *x, int64_t dim, ax_tensor *idx, ax_tensor **out, ax_err *err);
+ax_status ax_scatter(ax_tensor *x, int64_t dim, ax_tensor *idx, ax_tensor *src, ax_tensor **out, ax_err *err);
+ax_status ax_scatter_add(ax_tensor *x, int64_t dim, ax_tensor *idx, ax_tensor *src, ax_tensor **out, ax_err *err);
+ax_status ax_index_select(ax_tensor *x, int64_t dim, ax_tensor *idx, ax_tensor **out, ax_err *err);
+ax_status ax_cat(ax_tensor *const *xs, int n, int64_t dim, ax_tensor **out, ax_err *err);
+ax_status ax_stack(ax_tensor *const *xs, int n, int64_t dim, ax_tensor **out, ax_err *err);
+/* Copy of base with base[dim][start:stop:step] replaced by src. */
+ax_status ax_slice_scatter(ax_tensor *base, ax_tensor *src, int64_t dim, int64_t start, int64_t stop,
+                           int64_t step, ax_tensor **out, ax_err *err);
+/* split/chunk return a new array of views (*n entries); free with ax_tensor_list_free. */
+ax_status ax_split(ax_tensor *x, int64_t size, int64_t dim, ax_tensor ***outs, int *n, ax_err *err);
+ax_status ax_chunk(ax_tensor *x, int64_t chunks, int64_t dim, ax_tensor ***outs, int *n, ax_err *err);
+void ax_tensor_list_free(ax_tensor **ts, int n);
+
+ax_status ax_cast(ax_tensor *x, ax_dtype dt, ax_tensor **out, ax_err *err);   /* x retained if same */
+ax_status ax_copy(ax_tensor *x, ax_tensor **out, ax_err *err);               /* contiguous clone */
+ax_status ax_to(ax_tensor *x, ax_device dev, ax_tensor **out, ax_err *err);  /* x retained if same */
+
+/* Autograd helper: sum g down to shape (reverse of broadcasting). */
+ax_status ax_sum_to_shape(ax_tensor *g, const int64_t *shape, int ndim, ax_tensor **out, ax_err *err);
+
+#endif

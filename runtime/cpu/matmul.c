@@ -1,0 +1,160 @@
+/* runtime/cpu/matmul.c — matmul and batched matmul with broadcast batch dims.
+** a: [..., M, K] @ b: [..., K, N] -> [..., M, N]; 1-d operands are handled by ax_matmul (views).
+** float32 (and halves, through float32) -> cblas_sgemm, float64 -> cblas_dgemm; integers use
+** the reference loop. ANX_BLAS=OFF builds use the reference GEMM for floats too. */
+#include <pthread.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "../ax_mem.h"
+
+#ifdef AX_HAVE_BLAS
+#include <cblas.h>
+void openblas_set_num_threads(int n);
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+/* BLAS gets as many threads as there are cores; the pool is idle during BLAS calls. */
+static void blas_init(void) { openblas_set_num_threads(cpu_num_threads()); }
+#endif
+
+/* Reference GEMM, i-k-j order so the inner loop streams rows of B and C (vectorises). */
+void cpu_gemm_ref_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                      const float *B, int64_t ldb, float *C, int64_t ldc) {
+  for (int64_t i = 0; i < M; i++) {
+    float *c = C + i * ldc;
+    for (int64_t j = 0; j < N; j++) c[j] = 0;
+    for (int64_t k = 0; k < K; k++) {
+      float a = A[i * lda + k];
+      const float *b = B + k * ldb;
+      for (int64_t j = 0; j < N; j++) c[j] += a * b[j];
+    }
+  }
+}
+
+void cpu_gemm_ref_f64(int64_t M, int64_t N, int64_t K, const double *A, int64_t lda,
+                      const double *B, int64_t ldb, double *C, int64_t ldc) {
+  for (int64_t i = 0; i < M; i++) {
+    double *c = C + i * ldc;
+    for (int64_t j = 0; j < N; j++) c[j] = 0;
+    for (int64_t k = 0; k < K; k++) {
+      double a = A[i * lda + k];
+      const double *b = B + k * ldb;
+      for (int64_t j = 0; j < N; j++) c[j] += a * b[j];
+    }
+  }
+}
+
+static void gemm_ref_i64(int64_t M, int64_t N, int64_t K, const int64_t *A, const int64_t *B, int64_t *C) {
+  for (int64_t i = 0; i < M; i++) {
+    int64_t *c = C + i * N;
+    for (int64_t j = 0; j < N; j++) c[j] = 0;
+    for (int64_t k = 0; k < K; k++) {
+      uint64_t a = (uint64_t)A[i * K + k];
+      const int64_t *b = B + k * N;
+      for (int64_t j = 0; j < N; j++) c[j] = (int64_t)((uint64_t)c[j] + a * (uint64_t)b[j]);
+    }
+  }
+}
+
+/* Make x (already broadcast to shape bshape+[R, C]) a contiguous tensor of dtype cd unless it
+** already is one; *own says whether the caller must release it. */
+static ax_status as_compute(ax_tensor *x, ax_dtype cd, const int64_t *shape, int nd,
+                            ax_tensor **out, int *own, ax_err *err) {
+  ax_tensor v = *x;   /* header view broadcast to shape */
+  int lead = nd - x->ndim;
+  v.ndim = nd;
+  for (int i = 0; i < nd; i++) {
+    int j = i - lead;
+    v.shape[i] = shape[i];
+    v.stride[i] = (j < 0 || x->shape[j] == 1) ? 0 : x->stride[j];
+  }
+  if (x->dtype == cd && x->ndim == nd && ax_is_contiguous(x) &&
+      !memcmp(x->shape, shape, sizeof(int64_t) * (size_t)nd)) {
+    *out = x;
+    *own = 0;
+    return AX_OK;
+  }
+  ax_status s = cpu_new(shape, nd, cd, out, err);
+  if (s) return s;
+  *own = 1;
+  return cpu_copy_into(*out, &v, err);
+}
+
+ax_status cpu_matmul(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  ax_tensor *a = in[0], *b = in[1];
+  char sa[160], sb[160];
+  if (a->ndim < 2 || b->ndim < 2)
+    return ax_err_set(err, AX_E_SHAPE, "matmul: kernel needs 2-d or batched operands, got %s @ %s",
+                      ax_shape_str(a->shape, a->ndim, sa, sizeof sa), ax_shape_str(b->shape, b->ndim, sb, sizeof sb));
+  int64_t M = a->shape[a->ndim - 2], K = a->shape[a->ndim - 1], N = b->shape[b->ndim - 1];
+  if (b->shape[b->ndim - 2] != K)
+    return ax_err_set(err, AX_E_SHAPE, "matmul: shape mismatch %s @ %s (inner dims %lld and %lld differ)",
+                      ax_shape_str(a->shape, a->ndim, sa, sizeof sa), ax_shape_str(b->shape, b->ndim, sb, sizeof sb),
+                      (long long)K, (long long)b->shape[b->ndim - 2]);
+  int64_t bsh[AX_MAX_DIMS];
+  int bnd;
+  ax_status s = ax_broadcast_shapes("matmul", a->shape, a->ndim - 2, b->shape, b->ndim - 2, bsh, &bnd, err);
+  if (s) {
+    return ax_err_set(err, AX_E_SHAPE, "matmul: batch dims of %s and %s cannot be broadcast",
+                      ax_shape_str(a->shape, a->ndim, sa, sizeof sa), ax_shape_str(b->shape, b->ndim, sb, sizeof sb));
+  }
+  ax_dtype rt = ax_result_type(in, 2);
+  if (rt == AX_BOOL) rt = AX_INT64;
+  ax_dtype cd = ax_compute_dtype(rt);
+  int64_t batch = 1;
+  for (int i = 0; i < bnd; i++) batch *= bsh[i];
+  int64_t ash[AX_MAX_DIMS], bshp[AX_MAX_DIMS], osh[AX_MAX_DIMS];
+  memcpy(ash, bsh, sizeof(int64_t) * (size_t)bnd);
+  memcpy(bshp, bsh, sizeof(int64_t) * (size_t)bnd);
+  memcpy(osh, bsh, sizeof(int64_t) * (size_t)bnd);
+  ash[bnd] = M; ash[bnd + 1] = K;
+  bshp[bnd] = K; bshp[bnd + 1] = N;
+  osh[bnd] = M; osh[bnd + 1] = N;
+  ax_tensor *ca = NULL, *cb = NULL, *co = NULL, *o = NULL;
+  int own_a = 0, own_b = 0;
+  if ((s = as_compute(a, cd, ash, bnd + 2, &ca, &own_a, err))) goto done;
+  if ((s = as_compute(b, cd, bshp, bnd + 2, &cb, &own_b, err))) goto done;
+  if ((s = cpu_new(osh, bnd + 2, rt, &o, err))) goto done;
+  co = o;
+  if (rt != cd && (s = cpu_new(osh, bnd + 2, cd, &co, err))) goto done;
+  {
+    size_t es = ax_dtype_size(cd);
+    char *pa = cpu_base(ca), *pb = cpu_base(cb), *pc = cpu_base(co);
+    if (M * N > 0 && K == 0) memset(pc, 0, (size_t)(batch * M * N) * es);
+    else if (M * N > 0) {
+#ifdef AX_HAVE_BLAS
+      pthread_once(&blas_once, blas_init);
+#endif
+      for (int64_t i = 0; i < batch; i++) {
+        char *A = pa + i * M * K * es, *B = pb + i * K * N * es, *C = pc + i * M * N * es;
+        if (cd == AX_FLOAT32) {
+#ifdef AX_HAVE_BLAS
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f,
+                      (const float *)A, (int)K, (const float *)B, (int)N, 0.0f, (float *)C, (int)N);
+#else
+          cpu_gemm_ref_f32(M, N, K, (const float *)A, K, (const float *)B, N, (float *)C, N);
+#endif
+        } else if (cd == AX_FLOAT64) {
+#ifdef AX_HAVE_BLAS
+          cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0,
+                      (const double *)A, (int)K, (const double *)B, (int)N, 0.0, (double *)C, (int)N);
+#else
+          cpu_gemm_ref_f64(M, N, K, (const double *)A, K, (const double *)B, N, (double *)C, N);
+#endif
+        } else {
+          gemm_ref_i64(M, N, K, (const int64_t *)A, (const int64_t *)B, (int64_t *)C);
+        }
+      }
+    }
+  }
+  if (co != o) cpu_copy_into(o, co, err);
+done:
+  if (own_a) ax_tensor_release(ca);
+  if (own_b) ax_tensor_release(cb);
+  if (co != o) ax_tensor_release(co);
+  if (s) {
+    ax_tensor_release(o);
+    return s;
+  }
+  *out = o;
+  return AX_OK;
+}

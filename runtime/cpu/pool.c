@@ -1,0 +1,168 @@
+/* runtime/cpu/pool.c — a tiny persistent thread pool (one worker per extra core, at most 3) and
+** the strided block iterator that elementwise kernels run on.
+** Invariant: the pool never runs during a BLAS call (matmul calls BLAS from the caller's thread
+** only and never inside cpu_parallel_for), so OpenBLAS's 2 threads do not oversubscribe. */
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cpu.h"
+
+#define MAX_WORKERS 3
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;   /* one parallel_for at a time */
+static pthread_cond_t cv_job = PTHREAD_COND_INITIALIZER, cv_done = PTHREAD_COND_INITIALIZER;
+static int nworkers;
+static uint64_t generation;
+static int remaining;
+static struct { cpu_range_fn fn; void *ctx; int64_t n; int parts; } job;
+static _Thread_local int in_worker;
+
+static void run_part(int part) {
+  int64_t b = job.n * part / job.parts, e = job.n * (part + 1) / job.parts;
+  if (b < e) job.fn(job.ctx, b, e);
+}
+
+static void *worker(void *arg) {
+  int id = (int)(intptr_t)arg;
+  uint64_t seen = 0;
+  in_worker = 1;
+  pthread_mutex_lock(&mu);
+  for (;;) {
+    while (generation == seen) pthread_cond_wait(&cv_job, &mu);
+    seen = generation;
+    int parts = job.parts;
+    pthread_mutex_unlock(&mu);
+    if (id + 1 < parts) run_part(id + 1);
+    pthread_mutex_lock(&mu);
+    if (--remaining == 0) pthread_cond_signal(&cv_done);
+  }
+  return NULL;
+}
+
+static void pool_init(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  int want = (int)(n > 1 ? n - 1 : 0);
+  if (want > MAX_WORKERS) want = MAX_WORKERS;
+  for (int i = 0; i < want; i++) {
+    pthread_t th;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &a, worker, (void *)(intptr_t)i) == 0) nworkers++;
+    pthread_attr_destroy(&a);
+  }
+}
+
+int cpu_num_threads(void) {
+  pthread_once(&once, pool_init);
+  return nworkers + 1;
+}
+
+void cpu_parallel_for(int64_t n, int64_t min_per_thread, cpu_range_fn fn, void *ctx) {
+  if (n <= 0) return;
+  int threads = cpu_num_threads();
+  if (min_per_thread < 1) min_per_thread = 1;
+  int64_t parts = n / min_per_thread;
+  if (parts > threads) parts = threads;
+  if (parts < 2 || in_worker || pthread_mutex_trylock(&busy) != 0) {
+    fn(ctx, 0, n);
+    return;
+  }
+  pthread_mutex_lock(&mu);
+  job.fn = fn;
+  job.ctx = ctx;
+  job.n = n;
+  job.parts = (int)parts;
+  remaining = nworkers;
+  generation++;
+  pthread_cond_broadcast(&cv_job);
+  pthread_mutex_unlock(&mu);
+  run_part(0);
+  pthread_mutex_lock(&mu);
+  while (remaining > 0) pthread_cond_wait(&cv_done, &mu);
+  pthread_mutex_unlock(&mu);
+  pthread_mutex_unlock(&busy);
+}
+
+/* ---------------- block iterator ---------------- */
+
+void cpu_iter_init(cpu_iter *it, const int64_t *shape, int ndim) {
+  memset(it, 0, sizeof *it);
+  it->ndim = ndim;
+  for (int i = 0; i < ndim; i++) it->shape[i] = shape[i];
+}
+
+void cpu_iter_add(cpu_iter *it, const ax_tensor *t) {
+  int k = it->nops++, lead = it->ndim - t->ndim;
+  for (int i = 0; i < it->ndim; i++) {
+    int j = i - lead;
+    it->stride[k][i] = (j < 0 || t->shape[j] == 1) ? 0 : t->stride[j];
+  }
+  it->base[k] = cpu_base(t);
+  it->esize[k] = (int)ax_dtype_size(t->dtype);
+}
+
+/* Drop size-1 dims and merge dims that are contiguous for every operand. */
+static void coalesce(cpu_iter *it) {
+  int nd = 0;
+  for (int i = 0; i < it->ndim; i++) {
+    if (it->shape[i] == 1) continue;
+    if (nd > 0) {
+      int ok = 1;
+      for (int k = 0; k < it->nops; k++)
+        if (it->stride[k][nd - 1] != it->stride[k][i] * it->shape[i]) { ok = 0; break; }
+      if (ok) {
+        it->shape[nd - 1] *= it->shape[i];
+        for (int k = 0; k < it->nops; k++) it->stride[k][nd - 1] = it->stride[k][i];
+        continue;
+      }
+    }
+    it->shape[nd] = it->shape[i];
+    for (int k = 0; k < it->nops; k++) it->stride[k][nd] = it->stride[k][i];
+    nd++;
+  }
+  if (nd == 0) {
+    it->shape[0] = 1;
+    for (int k = 0; k < it->nops; k++) it->stride[k][0] = 0;
+    nd = 1;
+  }
+  it->ndim = nd;
+}
+
+typedef struct { const cpu_iter *it; cpu_block_fn fn; void *ctx; int64_t nchunks; } run_ctx;
+
+static void run_range(void *vctx, int64_t b, int64_t e) {
+  const run_ctx *r = vctx;
+  const cpu_iter *it = r->it;
+  int nd = it->ndim, nops = it->nops;
+  int64_t inner = it->shape[nd - 1], st[CPU_ITER_MAXOPS];
+  for (int k = 0; k < nops; k++) st[k] = it->stride[k][nd - 1];
+  for (int64_t u = b; u < e; u++) {
+    int64_t o = u / r->nchunks, c = u % r->nchunks;
+    char *p[CPU_ITER_MAXOPS];
+    int64_t off[CPU_ITER_MAXOPS] = {0};
+    for (int d = nd - 2; d >= 0 && o > 0; d--) {
+      int64_t i = o % it->shape[d];
+      o /= it->shape[d];
+      for (int k = 0; k < nops; k++) off[k] += i * it->stride[k][d];
+    }
+    int64_t start = c * CPU_BLOCK, n = inner - start < CPU_BLOCK ? inner - start : CPU_BLOCK;
+    for (int k = 0; k < nops; k++) p[k] = it->base[k] + (off[k] + start * st[k]) * it->esize[k];
+    r->fn(r->ctx, p, st, n);
+  }
+}
+
+void cpu_iter_run(cpu_iter *it, cpu_block_fn fn, void *ctx) {
+  for (int i = 0; i < it->ndim; i++)
+    if (it->shape[i] == 0) return;
+  coalesce(it);
+  int64_t inner = it->shape[it->ndim - 1], outer = 1;
+  for (int i = 0; i < it->ndim - 1; i++) outer *= it->shape[i];
+  run_ctx r = {it, fn, ctx, (inner + CPU_BLOCK - 1) / CPU_BLOCK};
+  int64_t units = outer * r.nchunks;
+  /* ~32K elements per thread before splitting pays for the wake-up (a few microseconds). */
+  int64_t per_unit = inner < CPU_BLOCK ? inner : CPU_BLOCK;
+  cpu_parallel_for(units, (32768 + per_unit - 1) / per_unit, run_range, &r);
+}
