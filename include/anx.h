@@ -1,0 +1,42 @@
+/* include/anx.h — the public embedding API of anx (the only header an embedder needs).
+** A VM holds one interpreter: its prelude, loaded modules and the main module's globals.
+** Invariant: functions never exit or abort; they return an exit-style status. */
+#ifndef ANX_H
+#define ANX_H
+
+#include <stddef.h>
+
+#define ANX_VERSION "0.1.0"
+
+typedef struct ax_vm anx_vm;
+
+/* Status codes double as process exit codes (sysexits style, as the CLI uses them). */
+enum {
+  ANX_OK = 0,
+  ANX_COMPILE_ERROR = 65,
+  ANX_RUNTIME_ERROR = 70,
+  ANX_INTERRUPTED = 130
+};
+
+anx_vm *anx_vm_new(void);                 /* NULL when out of memory */
+void anx_vm_free(anx_vm *vm);
+
+/* Script arguments returned by os.args() (argv[0] is the first argument after the file). */
+int anx_vm_set_args(anx_vm *vm, int argc, char **argv);
+
+/* Run a file / a string as the main module.  Errors are printed to stderr as
+** "file:line:col: error: message", the source line, a caret and a stack trace. */
+int anx_vm_run_file(anx_vm *vm, const char *path);
+int anx_vm_run_string(anx_vm *vm, const char *name, const char *src, size_t len);
+
+/* Parse and compile only (anx --check); with disasm != 0 print the bytecode to stdout. */
+int anx_vm_check_file(anx_vm *vm, const char *path, int disasm);
+
+/* Interactive read-eval-print loop on stdin (libedit on a terminal, plain lines otherwise). */
+int anx_repl(anx_vm *vm);
+
+/* Ask a running script to stop (safe to call from a signal handler): it unwinds with
+** "interrupted" and the run returns ANX_INTERRUPTED. */
+void anx_interrupt(void);
+
+#endif

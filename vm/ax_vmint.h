@@ -1,0 +1,136 @@
+/* vm/ax_vmint.h — VM internals shared by the files of vm/ (not for extension code).
+** Invariant: sp points one past the top value; frames[0..nframes-1] are live; every heap object
+** is on vm->objects and was allocated through ax_gc_alloc (which counts bytes via ax_mem). */
+#ifndef AX_VMINT_H
+#define AX_VMINT_H
+
+#include <signal.h>
+
+#include "ax_opcodes.h"
+#include "ax_vm.h"
+
+#define AX_STACK_VALUES (1 << 19)   /* 8 MiB of value stack */
+#define AX_MAX_FRAMES 12000         /* "at least 5,000 nested calls work" */
+#define AX_MAX_CDEPTH 180           /* native -> VM re-entries (map(f, xs) inside f ...) */
+#define AX_MAX_ROOTS 256
+
+typedef struct {
+  ax_closure *closure;
+  uint8_t *ip;
+  ax_value *slots;
+  int32_t native_line;   /* unused for closures */
+} ax_frame;
+
+typedef struct {
+  int32_t frame;         /* frame index that owns the handler */
+  int32_t sp_off;        /* stack depth (values from vm->stack) to restore */
+  uint8_t *catch_ip;
+} ax_handler;
+
+typedef struct ax_modreg {
+  struct ax_modreg *next;
+  char *name;
+  const ax_native_reg *regs;
+  ax_module_init_fn init;
+} ax_modreg;
+
+struct ax_vm {
+  ax_value *stack, *sp, *stack_end;
+  ax_frame *frames;
+  int nframes;
+  ax_upval *open_upvals;
+  ax_handler *handlers;
+  int nhandlers, handlers_cap;
+
+  /* heap */
+  ax_obj *objects;
+  size_t heap_bytes, next_gc;
+  long long pressure;      /* outside-heap bytes reported by foreign types */
+  int gc_paused;
+  ax_obj **gray;
+  int ngray, gray_cap;
+  struct { ax_string **slots; uint32_t cap, count; } strings;   /* intern set */
+
+  ax_value roots[AX_MAX_ROOTS];
+  int nroots;
+
+  ax_module *builtins;     /* the prelude: print, len, ... and registered globals */
+  ax_table modules;        /* name/path string -> module */
+  ax_modreg *modregs;
+  ax_table methods[AX_O_SLICE + 1];   /* per object kind: name -> native */
+  ax_module *main_module;
+
+  /* errors */
+  ax_value error;          /* the error being raised (an ax_error) */
+  bool error_uncatchable;  /* Ctrl-C: unwind to the top level */
+  int cdepth;              /* nested runs */
+  void *native_ud;
+
+  ax_network_hook network_hook;
+  ax_list *argv;
+  char *exe_dir;
+  int exit_code_hint;
+
+  /* cached names */
+  ax_string *s_init, *s_message, *s_kind, *s_line, *s_col, *s_file, *s_trace, *s_main;
+  ax_string *s_name;
+};
+
+extern volatile sig_atomic_t ax_interrupted;
+
+/* object.c */
+void *ax_gc_alloc(ax_vm *vm, size_t size, ax_okind kind);
+void ax_obj_free(ax_vm *vm, ax_obj *o);
+ax_proto *ax_proto_new(ax_vm *vm, ax_module *m, ax_string *name);
+ax_closure *ax_closure_new(ax_vm *vm, ax_proto *p);
+ax_upval *ax_upval_new(ax_vm *vm, ax_value *slot);
+ax_range *ax_range_new(ax_vm *vm, int64_t a, int64_t b, int64_t step);
+ax_slice_obj *ax_slice_new(ax_vm *vm, ax_value a, ax_value b, ax_value c);
+ax_module *ax_module_new(ax_vm *vm, ax_string *name);
+int ax_module_declare(ax_vm *vm, ax_module *m, ax_string *name, bool is_const);  /* slot or -1 */
+int ax_module_find(ax_module *m, ax_string *name);   /* slot or -1 */
+ax_error *ax_error_obj_new(ax_vm *vm, ax_string *kind, ax_string *msg);
+int ax_proto_line(const ax_proto *p, int pc, int *col);
+bool ax_list_reserve(ax_vm *vm, ax_list *l, int64_t cap);
+
+/* gc.c */
+void ax_gc_collect(ax_vm *vm);
+static inline void ax_gc_maybe(ax_vm *vm) {
+  size_t used = vm->heap_bytes + (vm->pressure > 0 ? (size_t)vm->pressure : 0);
+  if (used > vm->next_gc && !vm->gc_paused) ax_gc_collect(vm);
+}
+
+/* vm.c */
+bool ax_vm_run_proto(ax_vm *vm, ax_proto *p, ax_value *out);   /* run a compiled top level */
+bool ax_vm_call_value(ax_vm *vm, int argc);   /* callee + args on the stack -> result in place */
+bool ax_vm_get_field(ax_vm *vm, ax_value obj, ax_string *name, ax_value *out);
+bool ax_vm_binop(ax_vm *vm, int op, ax_value a, ax_value b, ax_value *out);
+bool ax_vm_compare(ax_vm *vm, ax_value a, ax_value b, int *out);   /* -1/0/1, raises if unordered */
+bool ax_vm_index(ax_vm *vm, ax_value obj, int n, ax_value *idx, ax_value *out);
+void ax_vm_report_error(ax_vm *vm, FILE *f);   /* file:line:col, source, caret, trace */
+void ax_vm_reset(ax_vm *vm);                   /* after an uncaught error: empty stacks */
+bool ax_vm_iter_next(ax_vm *vm, ax_value iterable, ax_value *state, ax_value *out, bool *done);
+ax_value ax_vm_list_slice(ax_vm *vm, ax_list *l, ax_value a, ax_value b, ax_value c);
+
+/* print.c */
+typedef struct { char *p; size_t len, cap; bool oom; } ax_buf;
+void ax_buf_add(ax_buf *b, const char *s, size_t n);
+void ax_buf_addc(ax_buf *b, char c);
+void ax_buf_free(ax_buf *b);
+bool ax_buf_value(ax_vm *vm, ax_buf *b, ax_value v, bool quote, int depth);
+
+/* natives_*.c */
+bool ax_natives_core_init(ax_vm *vm);
+bool ax_natives_string_init(ax_vm *vm);
+bool ax_natives_list_init(ax_vm *vm);
+bool ax_natives_os_init(ax_vm *vm);
+
+/* module.c */
+bool ax_vm_import(ax_vm *vm, ax_string *name, bool is_path, ax_value *out);
+ax_module *ax_vm_load_source(ax_vm *vm, ax_module *m, const char *file, const char *src, size_t len, bool *compile_err);
+const char *ax_stdlib_find(const char *name, size_t *len);   /* generated from stdlib/ */
+
+/* disasm.c */
+void ax_disasm_proto(ax_vm *vm, ax_proto *p, FILE *f);
+
+#endif

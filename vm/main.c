@@ -1,0 +1,75 @@
+/* vm/main.c — the `anx` command line (LANGUAGE.md section 7): run a file with arguments, -e CODE,
+** --check, --disasm, --version, --help, `debug`, and the REPL when no file is given.
+** Exit codes: 0 ok, 64 usage, 65 compile error, 66 unreadable file, 70 runtime error, 130 Ctrl-C. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "anx.h"
+
+static void on_sigint(int sig) {
+  (void)sig;
+  anx_interrupt();
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: anx [options] [FILE [ARGS...]]\n"
+          "  anx FILE [ARGS]      run a script (os.args() gives ARGS)\n"
+          "  anx                  interactive REPL (reads stdin line by line when not a terminal)\n"
+          "  anx -e CODE          run CODE\n"
+          "  anx --check FILE     parse and compile only (exit 65 on errors)\n"
+          "  anx --disasm FILE    print the bytecode of FILE\n"
+          "  anx debug FILE       start the debugger\n"
+          "  anx --version        print the version\n"
+          "  anx --help           this text\n"
+          "exit codes: 0 ok, 65 compile error, 70 runtime error, 130 interrupted\n");
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+  if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {
+    printf("anx %s\n", ANX_VERSION);
+    return 0;
+  }
+  if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    usage(stdout);
+    return 0;
+  }
+  if (argc >= 2 && strcmp(argv[1], "debug") == 0) {
+    fprintf(stderr, "anx: debugger: not built yet\n");
+    return 64;
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  anx_vm *vm = anx_vm_new();
+  if (!vm) {
+    fprintf(stderr, "anx: cannot start: out of memory\n");
+    return 70;
+  }
+  int rc;
+  if (argc >= 2 && strcmp(argv[1], "-e") == 0) {
+    if (argc < 3) { usage(stderr); anx_vm_free(vm); return 64; }
+    anx_vm_set_args(vm, argc - 3, argv + 3);
+    rc = anx_vm_run_string(vm, "<-e>", argv[2], strlen(argv[2]));
+  } else if (argc >= 2 && (strcmp(argv[1], "--check") == 0 || strcmp(argv[1], "--disasm") == 0)) {
+    if (argc < 3) { usage(stderr); anx_vm_free(vm); return 64; }
+    rc = anx_vm_check_file(vm, argv[2], strcmp(argv[1], "--disasm") == 0);
+  } else if (argc >= 2 && argv[1][0] == '-' && argv[1][1]) {
+    fprintf(stderr, "anx: unknown option '%s'\n", argv[1]);
+    usage(stderr);
+    rc = 64;
+  } else if (argc >= 2) {
+    anx_vm_set_args(vm, argc - 2, argv + 2);
+    rc = anx_vm_run_file(vm, argv[1]);
+  } else {
+    rc = anx_repl(vm);
+  }
+  fflush(stdout);
+  anx_vm_free(vm);
+  return rc;
+}
