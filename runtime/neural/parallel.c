@@ -1,0 +1,100 @@
+/* runtime/neural/parallel.c — thread count, parallel-for and the OpenBLAS thread guard.
+** Invariant: a parallel region never runs while OpenBLAS is multi-threaded (callers bracket it
+** with nn_blas_threads_set(1)); every thread started here is joined before the call returns. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "nn_internal.h"
+
+static int thread_override;   /* 0: use the affinity mask (set only by tests and benches) */
+
+int ax_nn_num_threads(void) {
+  if (thread_override > 0) return thread_override;
+  static int cached;
+  if (cached > 0) return cached;
+  int n = 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+  if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (n <= 0) n = 1;
+  if (n > 64) n = 64;
+  cached = n;
+  return n;
+}
+
+void ax_nn_set_num_threads(int n) { thread_override = n > 0 ? n : 0; }
+
+int nn_threads_for(int64_t work, int64_t grain) {
+  int nt = ax_nn_num_threads();
+  if (grain < 1) grain = 1;
+  int64_t useful = work / grain;
+  if (useful < 1) useful = 1;
+  return useful < nt ? (int)useful : nt;
+}
+
+typedef struct {
+  nn_task_fn fn;
+  void *ctx;
+  int tid;
+  int64_t begin, end;
+} nn_job;
+
+static void *nn_job_run(void *arg) {
+  nn_job *j = arg;
+  j->fn(j->ctx, j->tid, j->begin, j->end);
+  return NULL;
+}
+
+void nn_parallel_for(int64_t n, int nthreads, nn_task_fn fn, void *ctx) {
+  if (n <= 0) return;
+  if (nthreads > n) nthreads = (int)n;
+  if (nthreads <= 1) {
+    fn(ctx, 0, 0, n);
+    return;
+  }
+  if (nthreads > 64) nthreads = 64;
+  nn_job jobs[64];
+  pthread_t th[64];
+  int started[64];
+  for (int t = 0; t < nthreads; t++) {
+    jobs[t] = (nn_job){fn, ctx, t, n * t / nthreads, n * (t + 1) / nthreads};
+    started[t] = 0;
+  }
+  for (int t = 1; t < nthreads; t++)
+    started[t] = pthread_create(&th[t], NULL, nn_job_run, &jobs[t]) == 0;
+  nn_job_run(&jobs[0]);
+  for (int t = 1; t < nthreads; t++) {
+    if (started[t]) pthread_join(th[t], NULL);
+    else nn_job_run(&jobs[t]);   /* could not start a thread: do its share here */
+  }
+}
+
+int nn_blas_threads_set(int n) {
+  int prev = openblas_get_num_threads();
+  if (prev != n) openblas_set_num_threads(n);
+  return prev;
+}
+
+void nn_blas_threads_restore(int prev) {
+  if (openblas_get_num_threads() != prev) openblas_set_num_threads(prev);
+}
+
+void *nn_alloc(size_t count, size_t elem, const char *what, ax_err *err) {
+  size_t bytes;
+  if (!ax_size_mul(count, elem, &bytes)) {
+    ax_err_set(err, AX_E_NOMEM, "%s: workspace size overflows", what);
+    return NULL;
+  }
+  void *p = ax_malloc(bytes ? bytes : 1);
+  if (!p) ax_err_set(err, AX_E_NOMEM, "%s: out of memory allocating %zu bytes of workspace", what, bytes);
+  return p;
+}
+
+void nn_free(void *p, size_t count, size_t elem) {
+  if (p) ax_free(p, (count * elem) != 0 ? count * elem : 1);
+}
