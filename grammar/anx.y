@@ -202,7 +202,7 @@ stmt: simple TERM   { $$ = $1; }
     | netdecl
     | try_stmt
     | TERM          { $$ = NULL; }
-    | error TERM    { $$ = NULL; yyerrok; }
+    | error TERM    { $$ = NULL; if (P->cur_auto != '}') yyerrok; }
     ;
 
 simple: decl_kw names opt_type '=' expr
@@ -287,9 +287,7 @@ param: IDENT opt_type           { $$ = with_name(mk3(P, AX_N_PARAM, &@$, 0, NULL
      | IDENT opt_type '=' expr  { $$ = with_name(mk3(P, AX_N_PARAM, &@$, 0, $4, $2, NULL), $1); }
      ;
 
-block: '{' stmts '}'        { $$ = with_list(mk(P, AX_N_BLOCK, &@$), $2); }
-     | '{' stmts error '}'  { $$ = NULL; yyerrok; }
-     ;
+block: '{' stmts '}'  { $$ = with_list(mk(P, AX_N_BLOCK, &@$), $2); } ;
 
 if_stmt: IF expr block                { $$ = mk3(P, AX_N_IF, &@$, 0, $2, $3, NULL); }
        | IF expr block ELSE block     { $$ = mk3(P, AX_N_IF, &@$, 0, $2, $3, $5); }
@@ -311,7 +309,6 @@ netdecl: NETWORK IDENT '{' netitems '}'
            { $$ = with_list2(with_name(mk(P, AX_N_NETWORK, &@$), $2), $4); }
        | NETWORK IDENT '(' opt_params ')' '{' netitems '}'
            { $$ = with_list2(with_list(with_name(mk3(P, AX_N_NETWORK, &@$, 1, NULL, NULL, NULL), $2), $4), $7); }
-       | NETWORK IDENT '{' netitems error '}'  { $$ = NULL; yyerrok; }
        ;
 
 netitems: %empty             { $$ = (ax_nodelist){NULL, 0, 0}; }
@@ -340,7 +337,7 @@ netitem: NEURON IDENT props TERM
            { $$ = with_list(mk3(P, AX_N_NET_PULSE, &@$, 0, $5, NULL, NULL), $3); }
        | fndecl
        | TERM        { $$ = NULL; }
-       | error TERM  { $$ = NULL; yyerrok; }
+       | error TERM  { $$ = NULL; if (P->cur_auto != '}') yyerrok; }
        ;
 
 edge_rest: %empty                 { $$ = (ax_nodelist){NULL, 0, 0}; }
@@ -349,6 +346,7 @@ edge_rest: %empty                 { $$ = (ax_nodelist){NULL, 0, 0}; }
 
 props: '{' '}'                { $$ = (ax_nodelist){NULL, 0, 0}; }
      | '{' plist opt_sep '}'  { $$ = $2; }
+     | '{' error '}'          { $$ = (ax_nodelist){NULL, 0, 0}; P->brace_replay = 0; }
      ;
 
 plist: prop            { $$ = one(P, $1); }
@@ -415,6 +413,8 @@ post: prim
     | post '(' opt_args ')'  { $$ = call(P, &@$, $1, $3); }
     | post '[' idxs ']'      { $$ = with_list(mk3(P, AX_N_INDEX, &@$, 0, $1, NULL, NULL), $3); }
     | post '.' IDENT         { $$ = with_name(mk3(P, AX_N_FIELD, &@$, 0, $1, NULL, NULL), $3); }
+    | post '(' error ')'     { $$ = NULL; }
+    | post '[' error ']'     { $$ = NULL; }
     ;
 
 opt_args: %empty    { $$ = (ax_nodelist){NULL, 0, 0}; }
@@ -435,8 +435,8 @@ idxs: idx           { $$ = one(P, $1); }
     ;
 
 idx: expr
-   | opt_expr ':' opt_expr               { $$ = mk3(P, AX_N_SLICE, &@$, 0, $1, $3, NULL); }
-   | opt_expr ':' opt_expr ':' opt_expr  { $$ = mk3(P, AX_N_SLICE, &@$, 0, $1, $3, $5); }
+   | opt_expr ':' opt_expr               { $$ = mk3(P, AX_N_SLICE, $1 ? &@$ : &@2, 0, $1, $3, NULL); }
+   | opt_expr ':' opt_expr ':' opt_expr  { $$ = mk3(P, AX_N_SLICE, $1 ? &@$ : &@2, 0, $1, $3, $5); }
    ;
 
 opt_expr: %empty  { $$ = NULL; }
@@ -452,6 +452,8 @@ prim: INT     { $$ = $1; }
     | SELF    { $$ = mk(P, AX_N_SELF, &@$); }
     | IDENT   { $$ = $1; }
     | '(' expr ')'                { $$ = $2; }
+    | '(' error ')'               { $$ = NULL; }
+    | '[' error ']'               { $$ = NULL; }
     | '[' ']'                     { $$ = mk(P, AX_N_LIST, &@$); }
     | '[' elist ']'               { $$ = with_list(mk(P, AX_N_LIST, &@$), $2); }
     | '[' elist ',' ']'           { $$ = with_list(mk(P, AX_N_LIST, &@$), $2); }
@@ -465,6 +467,7 @@ elist: expr            { $$ = one(P, $1); }
 
 map: '{' '}'                { $$ = mk(P, AX_N_MAP, &@$); }
    | '{' mlist opt_sep '}'  { $$ = with_list(mk(P, AX_N_MAP, &@$), $2); }
+   | '{' error '}'          { $$ = NULL; P->brace_replay = 0; }
    ;
 
 mlist: mitem            { $$ = one(P, $1); }
@@ -481,12 +484,18 @@ mitem: IDENT ':' expr   { $$ = mk3(P, AX_N_PAIR, &@$, 0, key_string(P, $1, &@1),
 
 static int sym_is(yysymbol_kind_t s, const char *name) { return strcmp(yysymbol_name(s), name) == 0; }
 
-/* "')'" stays, "\"->\"" becomes "'->'", "name" stays. */
+/* Symbol names come unquoted in custom mode ("->", "in", "')'"); quote all but descriptions. */
 static void sym_display(yysymbol_kind_t s, char *out, size_t n) {
+  static const char *const words[] = {"name", "integer", "number", "string", "newline",
+                                      "end of file", "error", "invalid token"};
   const char *nm = yysymbol_name(s);
-  size_t k = strlen(nm);
-  if (nm[0] == '"' && k >= 2) snprintf(out, n, "'%.*s'", (int)(k - 2), nm + 1);
-  else snprintf(out, n, "%s", nm);
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    if (strcmp(nm, words[i]) == 0) {
+      snprintf(out, n, "%s", nm);
+      return;
+    }
+  if (nm[0] == '\'') snprintf(out, n, "%s", nm);
+  else snprintf(out, n, "'%s'", nm);
 }
 
 /* How the offending token reads in a message. */
@@ -510,6 +519,25 @@ static void tok_display(const ax_parser *P, char *out, size_t n) {
 
 static int is_closer(int k) { return k == ')' || k == ']' || k == '}'; }
 
+/* "'=', ',' or ':'" */
+static const char *expected_list(const yysymbol_kind_t *exp, int n, char *list, size_t size) {
+  char one_sym[40];
+  list[0] = '\0';
+  for (int i = 0; i < n; i++) {
+    sym_display(exp[i], one_sym, sizeof one_sym);
+    size_t k = strlen(list);
+    snprintf(list + k, size - k, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", one_sym);
+  }
+  return list;
+}
+
+static int expects(const yysymbol_kind_t *exp, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (sym_is(exp[i], name)) return 1;
+  return 0;
+}
+
+/* Pick the clearest message for the lookahead the parser cannot take (rules in order). */
 static int yyreport_syntax_error(const yypcontext_t *ctx, ax_parser *P) {
   if (P->fatal) return 0;
   yysymbol_kind_t exp[YYNTOKENS];
@@ -518,60 +546,73 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ax_parser *P) {
   const AX_YYLTYPE *loc = yypcontext_location(ctx);
   int line = loc->first_line, col = loc->first_column;
   int hard = P->cur_kind != T_YYEOF;
-  int want_expr = 0, want_term = 0, want_close = 0;
-  char close[4] = "", got[64];
-  tok_display(P, got, sizeof got);
-  if (P->ctx.ch) snprintf(close, sizeof close, "'%c'", P->ctx.ch == '(' ? ')' : P->ctx.ch == '[' ? ']' : '}');
-  for (int i = 0; i < n; i++) {
-    if (exp[i] == YYSYMBOL_INT) want_expr = 1;
-    if (exp[i] == YYSYMBOL_TERM) want_term = 1;
-    if (P->ctx.ch && sym_is(exp[i], close)) want_close = 1;
-  }
   int open = P->ctx.ch, oline = P->ctx.line;
+  char close[4] = "", got[64], list[160];
+  tok_display(P, got, sizeof got);
+  if (open) snprintf(close, sizeof close, "'%c'", open == '(' ? ')' : open == '[' ? ']' : '}');
+  int want_expr = expects(exp, n, "integer"), want_term = expects(exp, n, "newline");
+  int want_close = open && expects(exp, n, close), want_brace = expects(exp, n, "'{'");
+  int want_arrow = expects(exp, n, "->");
 
+  /* a '}' that error recovery will throw away (unless a map or props takes it): see lexer.h */
+  if (P->cur_kind == '}') ax_lex_brace_discarded(P);
   if (P->cur_kind == T_YYEOF) {
     if (open)
       ax_perror(P, 0, line, col, "expected %s (to close '%c' at line %d)", close, open, oline);
     else if (want_expr)
       ax_perror(P, 0, line, col, "expected expression at end of input");
+    else if (n >= 1 && n <= 3)
+      ax_perror(P, 0, line, col, "unexpected end of input, expected %s", expected_list(exp, n, list, sizeof list));
     else
       ax_perror(P, 0, line, col, "unexpected end of input");
     return 0;
   }
-  if (is_closer(P->cur_kind) && !(P->cur_kind == T_TERM)) {
-    if (!open)
-      ax_perror(P, hard, line, col, "unexpected %s", got);
-    else if (P->cur_kind != close[1])
-      ax_perror(P, hard, line, col, "unexpected %s: expected %s (to close '%c' at line %d)", got,
-                close, open, oline);
-    else if (want_expr)
-      ax_perror(P, hard, line, col, "expected expression before %s", got);
-    else
-      ax_perror(P, hard, line, col, "unexpected %s", got);
+  /* a statement cut by the end of the input that a continuation line (-> . else and or) could
+  ** still finish, like `pulse x` before `-> Net -> y`: the REPL should ask for more */
+  if (P->cur_kind == T_TERM && P->cur_auto == 'e' &&
+      (want_arrow || expects(exp, n, "'.'") || expects(exp, n, "else") || expects(exp, n, "and"))) {
+    hard = 0;
+    P->eof_incomplete = 1;
+  }
+  if (P->cur_kind == T_ELSE) {
+    ax_perror(P, hard, line, col, "'else' without a matching 'if'");
     return 0;
   }
-  if (want_expr) {
+  if (P->cur_kind == T_CATCH) {
+    ax_perror(P, hard, line, col, "'catch' without a matching 'try'");
+    return 0;
+  }
+  if (is_closer(P->cur_kind)) {
+    if (!open || (P->cur_kind != close[1] && open == '{')) {
+      ax_perror(P, hard, line, col, "unexpected %s", got);
+      return 0;
+    }
+    if (P->cur_kind != close[1]) {
+      ax_perror(P, hard, line, col, "unexpected %s: expected %s (to close '%c' at line %d)", got,
+                close, open, oline);
+      return 0;
+    }
+    if (want_expr) {
+      ax_perror(P, hard, line, col, "expected expression before %s", got);
+      return 0;
+    }
+  } else if (want_expr) {
     ax_perror(P, hard, line, col, "expected expression");
     return 0;
   }
-  if (want_close && P->cur_kind != T_TERM) {
-    ax_perror(P, hard, line, col, "expected %s (to close '%c' at line %d)", close, open, oline);
-    return 0;
-  }
   if (n >= 1 && n <= 3) {
-    char list[160] = "", one_sym[40];
-    for (int i = 0; i < n; i++) {
-      sym_display(exp[i], one_sym, sizeof one_sym);
-      size_t k = strlen(list);
-      snprintf(list + k, sizeof list - k, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", one_sym);
-    }
-    ax_perror(P, hard, line, col, "unexpected %s, expected %s", got, list);
-    return 0;
-  }
-  if (want_term)
+    ax_perror(P, hard, line, col, "unexpected %s, expected %s", got, expected_list(exp, n, list, sizeof list));
+  } else if (want_close && P->cur_kind != T_TERM) {
+    ax_perror(P, hard, line, col, "expected %s (to close '%c' at line %d)", close, open, oline);
+  } else if (want_brace && P->cur_kind == T_TERM && P->cur_auto == 'n') {
+    ax_perror(P, hard, line, col, "expected '{' on the same line (a newline ends the statement here)");
+  } else if (want_arrow && !want_term) {
+    ax_perror(P, hard, line, col, "unexpected %s, expected '->'", got);
+  } else if (want_term) {
     ax_perror(P, hard, line, col, "unexpected %s, expected newline or ';'", got);
-  else
+  } else {
     ax_perror(P, hard, line, col, "unexpected %s", got);
+  }
   return 0;
 }
 

@@ -450,6 +450,13 @@ static int colon_follows(const ax_parser *P) {
   return p < P->lim && *p == ':' && (p + 1 >= P->lim || p[1] != ':');
 }
 
+void ax_lex_brace_discarded(ax_parser *P) {
+  /* only the '}' just handed out, only if it closed a bracket, and only once */
+  if (P->last_kind == '}' && P->close_tok.text && P->cur_text == P->close_tok.text &&
+      P->replayed_at != P->close_tok.text)
+    P->brace_replay = 1;
+}
+
 void ax_lex_init(ax_parser *P) {
   P->cur = (const unsigned char *)P->buf;
   P->lim = P->cur + P->len;
@@ -462,7 +469,19 @@ int ax_yylex(AX_YYSTYPE *lval, AX_YYLTYPE *lloc, ax_parser *P) {
   ax_token t;
   int why = 0;   /* an automatic TERM: 'n' newline, '}' before a brace, 'e' end of input */
   memset(&t, 0, sizeof t);
-  if (P->fatal) {
+  if (P->brace_replay && !P->fatal) {
+    P->brace_replay = 0;
+    P->replayed_at = P->close_tok.text;
+    P->depth = P->close_depth;
+    P->pending = P->close_tok;
+    P->has_pending = 1;
+    why = '}';
+    t.kind = T_TERM;
+    t.line = t.end_line = P->last_end_line;
+    t.col = t.end_col = P->last_end_col;
+    t.text = "}";
+    t.textlen = 1;
+  } else if (P->fatal) {
     t.kind = T_YYEOF;
     t.line = t.end_line = P->last_end_line;
     t.col = t.end_col = P->last_end_col;
@@ -529,14 +548,26 @@ int ax_yylex(AX_YYSTYPE *lval, AX_YYLTYPE *lloc, ax_parser *P) {
     P->br[P->depth].col = t.col;
     P->depth++;
     break;
-  case ')': case ']': case '}':
-    for (int i = P->depth - 1; i >= 0; i--) {
-      if (closer_of(P->br[i].ch) == t.kind) {
-        P->depth = i;
-        break;
+  case ')': case ']': case '}': {
+    /* A closer shuts its bracket and any left open inside it. `(1]` is taken as a typo: reported
+    ** here and handed to the parser as the right closer, so both agree and recovery stays in
+    ** step. A stray ')' or ']' in a block leaves the '{' open (the parser reports it). */
+    int i = P->depth - 1;
+    while (i >= 0 && closer_of(P->br[i].ch) != t.kind) i--;
+    if (i >= 0) {
+      if (t.kind == '}') {
+        P->close_tok = t;
+        P->close_depth = P->depth;
       }
+      P->depth = i;
+    } else if (P->depth && P->br[P->depth - 1].ch != '{' && t.kind != '}') {
+      ax_bracket *b = &P->br[--P->depth];
+      ax_perror(P, 1, t.line, t.col, "unexpected '%c': expected '%c' (to close '%c' at line %d)",
+                t.kind, closer_of(b->ch), b->ch, b->line);
+      t.kind = closer_of(b->ch);
     }
     break;
+  }
   default:
     break;
   }

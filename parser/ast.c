@@ -277,7 +277,10 @@ void ax_ast_dump(const ax_node *node, int indent, void (*emit)(void *ud, const c
     if (node->b) ax_ast_dump(node->b, in, emit, ud);
     if (node->c) ax_ast_dump(node->c, in, emit, ud);
   }
-  if (!lists_first(node->kind)) {
+  if (node->kind == AX_N_LAYER) {   /* layer x(args) {props}: args first, as written */
+    dump_list(&node->list2, in, emit, ud);
+    dump_list(&node->list, in, emit, ud);
+  } else if (!lists_first(node->kind)) {
     dump_list(&node->list, in, emit, ud);
     dump_list(&node->list2, in, emit, ud);
   }

@@ -154,7 +154,8 @@ void ax_diag_format(char *out, size_t outsz, const char *file, const char *src, 
 /* Print an indented tree, one node per line ("BINARY + @1:5"); for tests (anx --ast).
 ** (front end) emit gets one whole line per call, ending with '\n'; indent is in levels (2 spaces
 ** each). Children print in the order a, b, c, list, list2, except DECL, FOR, FNDECL, LAMBDA,
-** NETWORK, NET_PULSE, IMPORT (list first). A missing SLICE part prints as "-". */
+** NETWORK, NET_PULSE, IMPORT (list first) and LAYER (list2 = args before list = props).
+** A missing SLICE part prints as "-". */
 void ax_ast_dump(const ax_node *node, int indent, void (*emit)(void *ud, const char *s), void *ud);
 
 #endif

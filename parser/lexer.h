@@ -45,6 +45,13 @@ struct ax_parser {
   size_t cur_textlen;
   ax_bracket ctx;          /* innermost open bracket before the lookahead (ch 0: none) */
 
+  /* error recovery: a '}' the parser throws away while resyncing on TERM is given back behind a
+  ** TERM, so `neuron\n}` does not swallow the network's closing brace (once per brace) */
+  ax_token close_tok;      /* the last '}' handed out */
+  int close_depth;         /* bracket depth before it */
+  int brace_replay;
+  const char *replayed_at;
+
   int fatal;               /* stop: nesting limit, too many errors or out of memory */
   int oom;
   int at_eof;              /* the lexer has reached the end of the input */
@@ -59,5 +66,8 @@ void ax_lex_init(ax_parser *P);
 void ax_perror(ax_parser *P, int hard, int line, int col, const char *fmt, ...)
   __attribute__((format(printf, 5, 6)));
 void ax_arena_set_file(ax_arena *arena, const char *file);
+/* A syntax error at the '}' just handed out: recovery will drop it unless a `'{' error '}'` rule
+** takes it (those actions clear brace_replay); the next ax_yylex then gives back TERM and '}'. */
+void ax_lex_brace_discarded(ax_parser *P);
 
 #endif
