@@ -419,6 +419,7 @@ static int can_end(int k) {
   switch (k) {
   case T_IDENT: case T_INT: case T_FLOAT: case T_STRING: case ')': case ']': case '}':
   case T_BREAK: case T_CONTINUE: case T_RETURN: case T_TRUE: case T_FALSE: case T_NIL: case T_SELF:
+  case T_AX_YYerror:   /* a bad character: its line still ends, so recovery resyncs right there */
     return 1;
   default:
     return 0;
@@ -516,9 +517,10 @@ int ax_yylex(AX_YYSTYPE *lval, AX_YYLTYPE *lloc, ax_parser *P) {
     /* automatic statement end (LANGUAGE.md section 1) */
     if (can_end(P->last_kind) && !P->fatal) {
       int inner = P->depth ? P->br[P->depth - 1].ch : 0;
-      if (t.kind == '}') why = '}';
-      else if (t.kind == T_YYEOF && inner != '(' && inner != '[') why = 'e';
-      else if (t.nl && inner != '(' && inner != '[' && !continues(t.kind)) why = 'n';
+      if (inner == '(' || inner == '[') why = 0;
+      else if (t.kind == T_YYEOF) why = 'e';
+      else if (t.nl && !continues(t.kind)) why = 'n';
+      else if (t.kind == '}') why = '}';
       if (why) {
         P->pending = t;
         P->has_pending = 1;

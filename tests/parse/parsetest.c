@@ -51,6 +51,7 @@ int main(int argc, char **argv) {
   ax_diags diags = {0};
   ax_node *prog = arena ? ax_parse(arena, name, src, len, &diags) : NULL;
   int rc = 0;
+  if (!arena || (!prog && diags.n == 0)) printf("%s: out of memory\n", name);
   if (prog) {
     if (!quiet) ax_ast_dump(prog, 0, emit, stdout);
   } else {

@@ -184,6 +184,23 @@ def gen(binary, name):
                     b = b[:cut]
                     break
             with_input(binary, bytes(b))
+    elif name == "alloc_failures":
+        # ANX_FAIL_ALLOC=n makes the n-th allocation fail (runtime/ax_mem.h): a clean error, no crash
+        src = b"".join(b"let v%d = {k: [%d, 'str %d', fn(x) => x + %d]}\n" % (i, i, i, i)
+                       for i in range(20_000))
+        with tempfile.NamedTemporaryFile(suffix=".anx", delete=False) as f:
+            f.write(src)
+            path = f.name
+        try:
+            for n in list(range(1, 30)) + [50, 100, 200, 400]:
+                env = dict(os.environ, ANX_FAIL_ALLOC=str(n))
+                p = subprocess.run([binary, "-q", path], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=env, timeout=60)
+                out = p.stdout.decode(errors="replace")
+                expect(p.returncode in (0, 65), f"{name} n={n}: exit {p.returncode}", out)
+                expect(p.returncode == 0 or "out of memory" in out, f"{name} n={n}: message", out)
+        finally:
+            os.unlink(path)
     elif name == "empty":
         for data in (b"", b"\n\n", b"# only a comment", b";;;", b"/* c */"):
             rc, out = with_input(binary, data)
