@@ -449,6 +449,13 @@ static void expr(compiler *c, const ax_node *n) {
       [AX_OP_GE] = AX_BC_GE};
     if (n->op < AX_OP_ADD || n->op > AX_OP_GE) { cl_error(c, n, "internal: bad operator %d", n->op); push_sp(c, 1); break; }
     expr(c, n->a);
+    if ((n->op == AX_OP_ADD || n->op == AX_OP_SUB) && n->b->kind == AX_N_INT && n->b->ival >= -32768 &&
+        n->b->ival <= 32767) {
+      at(c, n);
+      emit_op(c, n->op == AX_OP_ADD ? AX_BC_ADD_I : AX_BC_SUB_I);
+      emit_u16(c, (int)(uint16_t)(int16_t)n->b->ival);
+      break;
+    }
     expr(c, n->b);
     at(c, n);
     emit_op(c, ops[n->op]);
@@ -630,6 +637,18 @@ static void assign(compiler *c, const ax_node *n) {
   if (compound && (n->op < AX_OP_ADD || n->op > AX_OP_DIV)) { cl_error(c, n, "internal: bad compound op"); return; }
   switch (t->kind) {
   case AX_N_NAME:
+    if (compound && n->op == AX_OP_ADD && (n->b->kind == AX_N_FLOAT || n->b->kind == AX_N_INT)) {
+      cl_ref r = cl_resolve(c, t->name);
+      if ((r.kind == CL_LOCAL || r.kind == CL_GLOBAL) && !r.is_const) {
+        ax_value k = n->b->kind == AX_N_INT ? ax_int(n->b->ival) : ax_float(n->b->fval);
+        int ki = add_const(c, k);
+        at(c, n);
+        if (r.kind == CL_LOCAL) { emit_op(c, AX_BC_ADD_LOCAL_K); emit_byte(c, (uint8_t)r.index); }
+        else { emit_op(c, AX_BC_ADD_GLOBAL_K); emit_u16(c, r.index); }
+        emit_u16(c, ki);
+        break;
+      }
+    }
     if (compound) { name_get(c, t); expr(c, n->b); at(c, n); emit_op(c, compound_ops[n->op]); }
     else expr(c, n->b);
     assign_name(c, t, n);
@@ -739,15 +758,15 @@ static void exit_trys(compiler *c, int ntry) {
   for (int i = c->fn->ntry; i > ntry; i--) emit_op(c, AX_BC_TRY_END);
 }
 
+static int cond_jump(compiler *c, const ax_node *cond);
+
 static void while_stmt(compiler *c, const ax_node *n) {
   cl_loop lp;
   loop_push(c, &lp, false);
   lp.nlocals = lp.cont_nlocals = c->fn->nlocals;
   int start = c->fn->proto->code_len;
   lp.start = start;
-  expr(c, n->a);
-  at(c, n);
-  int exit = emit_jump(c, AX_BC_JUMP_IF_FALSE);
+  int exit = cond_jump(c, n->a);
   block(c, n->b, true);
   for (int i = 0; i < lp.nconts; i++) patch_jump(c, lp.conts[i]);
   at(c, n);
@@ -764,30 +783,54 @@ static void for_stmt(compiler *c, const ax_node *n) {
   emit_op(c, AX_BC_ITER_PREP);
   int base = cl_add_local(c, "(for)", false, n);
   cl_add_local(c, "(state)", false, n);
+  int nn = n->list.n;
+  if (nn > 200) { cl_error(c, n, "too many loop variables"); nn = 200; }
+  /* the loop variables live in fixed slots for the whole loop; ITER_NEXT overwrites them */
+  for (int i = 0; i < nn; i++) {
+    emit_op(c, AX_BC_NIL);
+    cl_add_local(c, n->list.items[i]->name, false, n->list.items[i]);
+  }
   cl_loop lp;
   loop_push(c, &lp, true);
-  lp.nlocals = c->fn->nlocals;
-  int start = c->fn->proto->code_len;
+  lp.nlocals = lp.cont_nlocals = c->fn->nlocals;
+  int entry = emit_jump(c, AX_BC_JUMP);
+  int body = c->fn->proto->code_len;
+  block(c, n->b, true);
+  for (int i = 0; i < lp.nconts; i++) patch_jump(c, lp.conts[i]);
+  bool captured = false;
+  for (int i = 0; i < nn; i++) captured |= c->fn->locals[base + 2 + i].captured;
+  if (captured) {   /* a fresh binding per iteration: closures keep this iteration's value */
+    emit_op(c, AX_BC_CLOSE_FROM);
+    emit_byte(c, (uint8_t)(base + 2));
+  }
+  patch_jump(c, entry);
   at(c, n);
   emit_op(c, AX_BC_ITER_NEXT);
   emit_byte(c, (uint8_t)(base < 0 ? 0 : base));
-  emit_u16(c, 0xffff);
-  int exit = c->fn->proto->code_len - 2;
-  int nn = n->list.n;
-  if (nn > 1) { emit_opv(c, AX_BC_UNPACK, nn - 1); emit_byte(c, (uint8_t)nn); }
-  begin_scope(c);
-  for (int i = 0; i < nn; i++) cl_add_local(c, n->list.items[i]->name, false, n->list.items[i]);
-  lp.cont_nlocals = c->fn->nlocals;
-  block(c, n->b, true);
-  for (int i = 0; i < lp.nconts; i++) patch_jump(c, lp.conts[i]);
-  end_scope(c);   /* the per-iteration binding: closed here so closures keep this iteration's value */
-  at(c, n);
-  emit_loop(c, start);
-  c->fn->sp = c->fn->nlocals;   /* ITER_NEXT jumps here without pushing */
-  patch_jump(c, exit);
+  emit_byte(c, (uint8_t)nn);
+  int off = c->fn->proto->code_len + 2 - body;
+  if (off > 65535) { cl_error(c, n, "loop body too large (more than 64 KiB of bytecode)"); off = 0; }
+  emit_u16(c, off);
   for (int i = 0; i < lp.nbreaks; i++) patch_jump(c, lp.breaks[i]);
   loop_pop(c, &lp);
   end_scope(c);
+}
+
+/* Compile `cond` and a jump taken when it is falsy; returns the patch position. */
+static int cond_jump(compiler *c, const ax_node *cond) {
+  ax_value v;
+  if (cond->kind == AX_N_BINARY && cond->op >= AX_OP_EQ && cond->op <= AX_OP_GE && !fold(cond, &v)) {
+    expr(c, cond->a);
+    expr(c, cond->b);
+    at(c, cond);
+    emit_op(c, AX_BC_CMP_JF);
+    emit_byte(c, (uint8_t)cond->op);
+    emit_u16(c, 0xffff);
+    return c->fn->proto->code_len - 2;
+  }
+  expr(c, cond);
+  at(c, cond);
+  return emit_jump(c, AX_BC_JUMP_IF_FALSE);
 }
 
 static void try_stmt(compiler *c, const ax_node *n) {
@@ -1085,9 +1128,7 @@ static void stmt(compiler *c, const ax_node *n) {
   case AX_N_IMPORT: import_stmt(c, n); break;
   case AX_N_FROM_IMPORT: from_import(c, n); break;
   case AX_N_IF: {
-    expr(c, n->a);
-    at(c, n);
-    int jf = emit_jump(c, AX_BC_JUMP_IF_FALSE);
+    int jf = cond_jump(c, n->a);
     block(c, n->b, true);
     if (n->c) {
       int je = emit_jump(c, AX_BC_JUMP);

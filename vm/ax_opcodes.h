@@ -45,8 +45,11 @@
   X(GE,             "",                 0, -1) \
   X(NEG,            "",                 0, 0) \
   X(NOT,            "",                 0, 0) \
-  X(ADD_LOCAL_K,    "u8 k16",           3, 0)  /* superinstruction: local[a] += consts[k] (numbers) */ \
-  X(LT_LOCAL_JF,    "u8 u8 j16",        4, 0)  /* superinstruction: if !(local[a] < local[b]) jump */ \
+  X(ADD_I,          "i16",              2, 0)  /* superinstruction: top + small int */ \
+  X(SUB_I,          "i16",              2, 0)  /* superinstruction: top - small int */ \
+  X(ADD_LOCAL_K,    "u8 k16",           3, 0)  /* superinstruction: local[a] += consts[k] */ \
+  X(ADD_GLOBAL_K,   "g16 k16",          4, 0)  /* superinstruction: global[g] += consts[k] */ \
+  X(CMP_JF,         "u8 j16",           3, -2) /* superinstruction: pop b, a; jump unless a <op> b */ \
   X(JUMP,           "j16",              2, 0) \
   X(JUMP_IF_FALSE,  "j16",              2, -1) /* pops the condition */ \
   X(JUMP_FALSE_KEEP,"j16",              2, 0)  /* `and`: jump keeping the value when falsy */ \
@@ -67,7 +70,9 @@
   X(MAP_SET_N,      "u8",               1, AX_VAR) \
   X(RANGE,          "",                 0, -1) \
   X(ITER_PREP,      "",                 0, 1)  /* iterable -> iterable state */ \
-  X(ITER_NEXT,      "u8 j16",           3, 1)  /* local[a] iterable, local[a+1] state: push next or jump */ \
+  X(ITER_NEXT,      "u8 u8 b16",        4, 0)  /* local[a] iterable, [a+1] state; next item into local[a+2] \
+                                                  (u8 n > 1: unpacked into a+2..a+1+n), jump back; \
+                                                  falls through when exhausted */ \
   X(UNPACK,         "u8",               1, AX_VAR) /* seq -> n values */ \
   X(TRY_BEGIN,      "j16",              2, 0)  /* handler at target, stack depth recorded */ \
   X(TRY_END,        "",                 0, 0) \

@@ -63,6 +63,31 @@ bool ax_kw_check(ax_vm *vm, const char *fn, const ax_kw *kw, const char *const *
 
 static bool no_kw(ax_vm *vm, const char *fn, const ax_kw *kw) { return ax_kw_check(vm, fn, kw, NULL); }
 
+/* max(x, dim: 1), sum(t), abs(t), round(t) ... on a foreign value call its method of the same
+** name with the remaining arguments, so the tensor library needs no duplicate prelude entries. */
+static bool foreign_method(ax_vm *vm, const char *fn, ax_value *args, int argc, const ax_kw *kw, ax_value *out,
+                           bool *handled) {
+  *handled = false;
+  if (argc < 1 || !AX_IS_FOREIGN(args[0]) || !AX_AS_FOREIGN(args[0])->cls->get_field) return true;
+  ax_string *nm = ax_str_cstr(vm, fn);
+  if (!nm) return ax_vm_oom(vm);
+  ax_value m;
+  int r = AX_AS_FOREIGN(args[0])->cls->get_field(vm, args[0], nm, &m);
+  if (r == AX_HOOK_ERR) { *handled = true; return false; }
+  if (r != AX_HOOK_OK) return true;
+  *handled = true;
+  ax_vm_push_root(vm, m);
+  bool ok = ax_vm_call(vm, m, argc - 1, args + 1, kw, out);
+  ax_vm_pop_root(vm, 1);
+  return ok;
+}
+
+#define FOREIGN_DISPATCH(name) do { \
+    bool handled_; \
+    bool ok_ = foreign_method(vm, name, args, argc, kw, out, &handled_); \
+    if (handled_ || !ok_) return ok_; \
+  } while (0)
+
 /* ---- builtins ---- */
 
 static bool n_print(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -211,6 +236,7 @@ static bool n_type(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_valu
 }
 
 static bool n_round(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  FOREIGN_DISPATCH("round");
   if (!no_kw(vm, "round", kw) || !ax_arg_count(vm, "round", argc, 1, 2)) return false;
   double x;
   if (!ax_arg_num(vm, "round", args, argc, 0, &x)) return false;
@@ -274,9 +300,7 @@ static ax_list *to_list(ax_vm *vm, ax_value v, const char *fn) {
 static bool minmax(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out, bool is_max) {
   const char *fn = is_max ? "max" : "min";
   if (!ax_arg_count(vm, fn, argc, 1, -1)) return false;
-  if (argc == 1 && AX_IS_FOREIGN(args[0])) {
-    return ax_vm_raise(vm, "type", "%s() of a '%s': load the tensor library", fn, ax_type_name(args[0]));
-  }
+  FOREIGN_DISPATCH(fn);
   if (!no_kw(vm, fn, kw)) return false;
   ax_value *xs = args;
   int64_t n = argc;
@@ -301,6 +325,7 @@ static bool n_max(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value
 static bool n_min(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) { return minmax(vm, args, argc, kw, out, false); }
 
 static bool n_abs(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  FOREIGN_DISPATCH("abs");
   ax_value v = args[0];
   if (AX_IS_INT(v)) {
     if (v.as.i == INT64_MIN) return ax_vm_raise(vm, "overflow", "integer overflow");
@@ -308,18 +333,11 @@ static bool n_abs(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value
     return true;
   }
   if (AX_IS_FLOAT(v)) { *out = ax_float(fabs(v.as.f)); return true; }
-  if (AX_IS_FOREIGN(v) && AX_AS_FOREIGN(v)->cls->get_field) {
-    ax_value m;
-    ax_string *nm = ax_str_cstr(vm, "abs");
-    if (!nm) return ax_vm_oom(vm);
-    int r = AX_AS_FOREIGN(v)->cls->get_field(vm, v, nm, &m);
-    if (r == AX_HOOK_ERR) return false;
-    if (r == AX_HOOK_OK) return ax_vm_call(vm, m, 0, NULL, NULL, out);
-  }
   return ax_vm_raise(vm, "type", "abs() of a value of type '%s'", ax_type_name(v));
 }
 
 static bool n_sum(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  FOREIGN_DISPATCH("sum");
   if (!no_kw(vm, "sum", kw) || !ax_arg_count(vm, "sum", argc, 1, 2)) return false;
   ax_list *l = to_list(vm, args[0], "sum");
   if (!l) return false;

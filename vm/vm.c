@@ -124,7 +124,7 @@ static void close_upvals(ax_vm *vm, ax_value *last) {
 
 static bool push_frame(ax_vm *vm, ax_closure *cl, ax_value *callee_slot) {
   if (vm->nframes >= AX_MAX_FRAMES || callee_slot + cl->proto->max_stack + 8 >= vm->stack_end)
-    return ax_vm_raise(vm, "stack", "stack overflow (more than %d nested calls)", vm->nframes);
+    return ax_vm_raise(vm, "stack", "stack overflow");
   ax_frame *f = &vm->frames[vm->nframes++];
   f->closure = cl;
   f->ip = cl->proto->code;

@@ -30,6 +30,9 @@ static bool run(ax_vm *vm, int stop_at) {
 #define PEEK(n) (sp[-1 - (n)])
 #define THROW() goto on_error
 #define GC_CHECK() do { STORE(); ax_gc_maybe(vm); } while (0)
+/* Copy a value as two 8-byte moves: values are often written field by field, and a 16-byte
+** load right after such stores stalls store forwarding (measured: 2x on tight loops). */
+#define VCOPY(d, s) do { ax_value *d_ = (d); const ax_value *s_ = (s); d_->type = s_->type; d_->as.i = s_->as.i; } while (0)
 
   LOAD_FRAME();
 
@@ -49,24 +52,24 @@ dispatch:
   switch ((ax_bytecode)*ip++) {
 #endif
 
-  CASE(CONST) { *sp++ = k[U16()]; DISPATCH(); }
+  CASE(CONST) { VCOPY(sp, &k[U16()]); sp++; DISPATCH(); }
   CASE(SMALLINT) { int16_t v = (int16_t)U16(); *sp++ = ax_int(v); DISPATCH(); }
   CASE(NIL) { *sp++ = AX_NIL; DISPATCH(); }
   CASE(TRUE) { *sp++ = ax_bool(true); DISPATCH(); }
   CASE(FALSE) { *sp++ = ax_bool(false); DISPATCH(); }
   CASE(POP) { sp--; DISPATCH(); }
   CASE(POPN) { sp -= U8(); DISPATCH(); }
-  CASE(DUP) { sp[0] = sp[-1]; sp++; DISPATCH(); }
+  CASE(DUP) { VCOPY(sp, sp - 1); sp++; DISPATCH(); }
   CASE(DUPN) {
     int n = U8();
     memcpy(sp, sp - n, sizeof(ax_value) * (size_t)n);
     sp += n;
     DISPATCH();
   }
-  CASE(GET_LOCAL) { *sp++ = slots[U8()]; DISPATCH(); }
-  CASE(SET_LOCAL) { slots[U8()] = *--sp; DISPATCH(); }
-  CASE(GET_UPVAL) { *sp++ = *frame->closure->upvals[U8()]->loc; DISPATCH(); }
-  CASE(SET_UPVAL) { *frame->closure->upvals[U8()]->loc = *--sp; DISPATCH(); }
+  CASE(GET_LOCAL) { VCOPY(sp, &slots[U8()]); sp++; DISPATCH(); }
+  CASE(SET_LOCAL) { sp--; VCOPY(&slots[U8()], sp); DISPATCH(); }
+  CASE(GET_UPVAL) { VCOPY(sp, frame->closure->upvals[U8()]->loc); sp++; DISPATCH(); }
+  CASE(SET_UPVAL) { sp--; VCOPY(frame->closure->upvals[U8()]->loc, sp); DISPATCH(); }
   CASE(GET_GLOBAL) {
     uint16_t g = U16();
     ax_value v = vars[g];
@@ -81,11 +84,12 @@ dispatch:
       ax_vm_raise(vm, "name", "'%s' is used before it is defined", nm);
       THROW();
     }
-    *sp++ = v;
+    VCOPY(sp, &v);
+    sp++;
     DISPATCH();
   }
-  CASE(SET_GLOBAL) { vars[U16()] = *--sp; DISPATCH(); }
-  CASE(GET_BUILTIN) { *sp++ = vm->builtins->vars[U16()]; DISPATCH(); }
+  CASE(SET_GLOBAL) { sp--; VCOPY(&vars[U16()], sp); DISPATCH(); }
+  CASE(GET_BUILTIN) { VCOPY(sp, &vm->builtins->vars[U16()]); sp++; DISPATCH(); }
   CASE(GET_FIELD) {
     ax_string *name = AX_AS_STRING(k[U16()]);
     STORE();
@@ -145,9 +149,10 @@ dispatch:
 
 #define ARITH(opname, fop, iexpr, fexpr) \
   CASE(opname) { \
-    ax_value b = sp[-1], a = sp[-2]; \
-    if (AX_IS_INT(a) && AX_IS_INT(b)) { int64_t r; if (!(iexpr)) { sp[-2] = ax_int(r); sp--; DISPATCH(); } } \
-    else if (AX_IS_FLOAT(a) && AX_IS_FLOAT(b)) { sp[-2] = ax_float(fexpr); sp--; DISPATCH(); } \
+    ax_value b, a; \
+    VCOPY(&b, sp - 1); VCOPY(&a, sp - 2); \
+    if (AX_IS_INT(a) && AX_IS_INT(b)) { int64_t r; if (!(iexpr)) { sp[-2].as.i = r; sp--; DISPATCH(); } } \
+    else if (AX_IS_FLOAT(a) && AX_IS_FLOAT(b)) { sp[-2].as.f = fexpr; sp--; DISPATCH(); } \
     STORE(); \
     ax_value out; \
     if (!ax_vm_binop(vm, fop, a, b, &out)) THROW(); \
@@ -181,7 +186,8 @@ dispatch:
 #undef SLOWBIN
 #define CMP(opname, fop, cop) \
   CASE(opname) { \
-    ax_value b = sp[-1], a = sp[-2]; \
+    ax_value b, a; \
+    VCOPY(&b, sp - 1); VCOPY(&a, sp - 2); \
     if (AX_IS_INT(a) && AX_IS_INT(b)) { sp[-2] = ax_bool(a.as.i cop b.as.i); sp--; DISPATCH(); } \
     if (AX_IS_FLOAT(a) && AX_IS_FLOAT(b)) { sp[-2] = ax_bool(a.as.f cop b.as.f); sp--; DISPATCH(); } \
     STORE(); \
@@ -238,10 +244,10 @@ dispatch:
   CASE(ADD_LOCAL_K) {
     int slot = U8();
     ax_value b = k[U16()], a = slots[slot];
-    if (AX_IS_FLOAT(a) && AX_IS_FLOAT(b)) { slots[slot] = ax_float(a.as.f + b.as.f); DISPATCH(); }
+    if (AX_IS_FLOAT(a) && AX_IS_FLOAT(b)) { slots[slot].as.f = a.as.f + b.as.f; DISPATCH(); }
     if (AX_IS_INT(a) && AX_IS_INT(b)) {
       int64_t r;
-      if (!__builtin_add_overflow(a.as.i, b.as.i, &r)) { slots[slot] = ax_int(r); DISPATCH(); }
+      if (!__builtin_add_overflow(a.as.i, b.as.i, &r)) { slots[slot].as.i = r; DISPATCH(); }
     }
     STORE();
     ax_value out;
@@ -249,20 +255,67 @@ dispatch:
     slots[slot] = out;
     DISPATCH();
   }
-  CASE(LT_LOCAL_JF) {
-    ax_value a = slots[ip[0]], b = slots[ip[1]];
-    uint16_t off = (uint16_t)(ip[2] | (ip[3] << 8));
-    ip += 4;
-    bool lt;
-    if (AX_IS_INT(a) && AX_IS_INT(b)) lt = a.as.i < b.as.i;
-    else if (AX_IS_FLOAT(a) && AX_IS_FLOAT(b)) lt = a.as.f < b.as.f;
-    else {
-      STORE();
-      int c;
-      if (!ax_vm_compare(vm, a, b, &c)) THROW();
-      lt = c < 0;
+  CASE(ADD_GLOBAL_K) {
+    uint16_t g = U16();
+    ax_value b = k[U16()], a = vars[g];
+    if (AX_IS_FLOAT(a) && AX_IS_FLOAT(b)) { vars[g].as.f = a.as.f + b.as.f; DISPATCH(); }
+    if (AX_IS_INT(a) && AX_IS_INT(b)) {
+      int64_t r;
+      if (!__builtin_add_overflow(a.as.i, b.as.i, &r)) { vars[g].as.i = r; DISPATCH(); }
     }
-    if (!lt) ip += off;
+    STORE();
+    ax_value out;
+    if (!ax_vm_binop(vm, AX_FOP_ADD, a, b, &out)) THROW();
+    vars[g] = out;
+    DISPATCH();
+  }
+  CASE(ADD_I) CASE(SUB_I) {
+    bool sub = ip[-1] == AX_BC_SUB_I;
+    int64_t i = (int16_t)U16();
+    ax_value a;
+    VCOPY(&a, sp - 1);
+    if (AX_IS_INT(a)) {
+      int64_t r;
+      if (!(sub ? __builtin_sub_overflow(a.as.i, i, &r) : __builtin_add_overflow(a.as.i, i, &r))) {
+        sp[-1].as.i = r;
+        DISPATCH();
+      }
+    } else if (AX_IS_FLOAT(a)) {
+      sp[-1].as.f = sub ? a.as.f - (double)i : a.as.f + (double)i;
+      DISPATCH();
+    }
+    STORE();
+    ax_value out;
+    if (!ax_vm_binop(vm, sub ? AX_FOP_SUB : AX_FOP_ADD, a, ax_int(i), &out)) THROW();
+    sp[-1] = out;
+    DISPATCH();
+  }
+  CASE(CMP_JF) {
+    int op = U8();
+    uint16_t off = U16();
+    ax_value b, a;
+    VCOPY(&b, sp - 1);
+    VCOPY(&a, sp - 2);
+    sp -= 2;
+    bool t;
+    if (AX_IS_INT(a) && AX_IS_INT(b)) {
+      int64_t x = a.as.i, y = b.as.i;
+      t = op == AX_FOP_LT ? x < y : op == AX_FOP_LE ? x <= y : op == AX_FOP_GT ? x > y :
+          op == AX_FOP_GE ? x >= y : op == AX_FOP_EQ ? x == y : x != y;
+    } else if (AX_IS_FLOAT(a) && AX_IS_FLOAT(b)) {
+      double x = a.as.f, y = b.as.f;
+      t = op == AX_FOP_LT ? x < y : op == AX_FOP_LE ? x <= y : op == AX_FOP_GT ? x > y :
+          op == AX_FOP_GE ? x >= y : op == AX_FOP_EQ ? x == y : x != y;
+    } else {
+      sp += 2;
+      STORE();
+      ax_value out;
+      if (!ax_vm_binop(vm, op, a, b, &out)) THROW();
+      sp -= 2;
+      STORE();
+      if (!ax_vm_truthy(vm, out, &t)) THROW();
+    }
+    if (!t) ip += off;
     DISPATCH();
   }
   CASE(JUMP) { uint16_t off = U16(); ip += off; DISPATCH(); }
@@ -435,12 +488,14 @@ dispatch:
     DISPATCH();
   }
   CASE(RETURN) {
-    ax_value result = sp[-1];
+    ax_value result;
+    VCOPY(&result, sp - 1);
     close_upvals(vm, slots);
     while (vm->nhandlers && vm->handlers[vm->nhandlers - 1].frame >= vm->nframes - 1) vm->nhandlers--;
     vm->nframes--;
     sp = slots;
-    *sp++ = result;
+    VCOPY(sp, &result);
+    sp++;
     if (vm->nframes == stop_at) {
       vm->sp = sp;
       return true;
@@ -510,32 +565,50 @@ dispatch:
   }
   CASE(ITER_NEXT) {
     int a = U8();
+    int nv = U8();
     uint16_t off = U16();
-    ax_value it = slots[a];
+    ax_value it = slots[a], item;
     if (ax_is_kind(it, AX_O_RANGE)) {
       ax_range *r = AX_AS_RANGE(it);
       int64_t i = slots[a + 1].as.i;
-      if (r->step > 0 ? i < r->stop : i > r->stop) {
-        slots[a + 1].as.i = i + r->step;
-        *sp++ = ax_int(i);
-      } else {
-        ip += off;
+      if (r->step > 0 ? i >= r->stop : i <= r->stop) DISPATCH();
+      slots[a + 1].as.i = i + r->step;
+      if (nv == 1) {   /* write the fields in place: no 16-byte temporary (store forwarding) */
+        slots[a + 2].type = AX_V_INT;
+        slots[a + 2].as.i = i;
+        goto iter_back;
       }
-      DISPATCH();
-    }
-    if (AX_IS_LIST(it)) {
+      item = ax_int(i);
+    } else if (AX_IS_LIST(it)) {
       ax_list *l = AX_AS_LIST(it);
       int64_t i = slots[a + 1].as.i;
-      if (i < l->len) { slots[a + 1].as.i = i + 1; *sp++ = l->items[i]; }
-      else ip += off;
-      DISPATCH();
+      if (i >= l->len) DISPATCH();
+      slots[a + 1].as.i = i + 1;
+      if (nv == 1) {
+        slots[a + 2] = l->items[i];
+        goto iter_back;
+      }
+      item = l->items[i];
+    } else {
+      STORE();
+      bool done;
+      if (!ax_vm_iter_next(vm, it, &slots[a + 1], &item, &done)) THROW();
+      if (done) DISPATCH();
     }
-    STORE();
-    ax_value out;
-    bool done;
-    if (!ax_vm_iter_next(vm, it, &slots[a + 1], &out, &done)) THROW();
-    if (done) ip += off;
-    else *sp++ = out;
+    if (nv == 1) slots[a + 2] = item;
+    else {
+      STORE();
+      if (!unpack(vm, item, nv, slots + a + 2)) THROW();
+    }
+  iter_back:
+    ip -= off;
+    if (ax_interrupted) {
+      STORE();
+      vm->error_uncatchable = true;
+      ax_vm_raise(vm, "interrupt", "interrupted");
+      THROW();
+    }
+    if (vm->heap_bytes > vm->next_gc) GC_CHECK();
     DISPATCH();
   }
   CASE(UNPACK) {
@@ -638,6 +711,7 @@ on_error: {
 #undef PEEK
 #undef THROW
 #undef GC_CHECK
+#undef VCOPY
 #undef CASE
 #undef DISPATCH
 }
