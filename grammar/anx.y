@@ -574,6 +574,11 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ax_parser *P) {
     hard = 0;
     P->eof_incomplete = 1;
   }
+  if ((P->cur_kind == '<' || P->cur_kind == '>' || P->cur_kind == T_LE || P->cur_kind == T_GE ||
+      P->cur_kind == T_EQ || P->cur_kind == T_NE) && !want_expr) {
+    ax_perror(P, hard, line, col, "comparisons cannot be chained: write (a < b) and (b < c)");
+    return 0;
+  }
   if (P->cur_kind == T_ELSE) {
     ax_perror(P, hard, line, col, "'else' without a matching 'if'");
     return 0;

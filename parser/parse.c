@@ -6,7 +6,6 @@
 #include <ax_mem.h>
 #include <string.h>
 
-
 /* Depth of the tree, stopping at the first node past the limit (so recursion stays bounded). */
 static const ax_node *too_deep(const ax_node *n, int depth) {
   if (!n) return NULL;
