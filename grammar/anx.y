@@ -579,6 +579,10 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ax_parser *P) {
     ax_perror(P, hard, line, col, "comparisons cannot be chained: write (a < b) and (b < c)");
     return 0;
   }
+  if ((P->cur_kind == T_NEURON || P->cur_kind == T_LAYER) && !expects(exp, n, "neuron")) {
+    ax_perror(P, hard, line, col, "%s declarations belong inside a network { ... }", got);
+    return 0;
+  }
   if (P->cur_kind == T_ELSE) {
     ax_perror(P, hard, line, col, "'else' without a matching 'if'");
     return 0;

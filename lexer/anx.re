@@ -20,7 +20,7 @@ void ax_perror(ax_parser *P, int hard, int line, int col, const char *fmt, ...) 
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   if (hard) P->hard_errors++;
-  if (P->diags->n >= AX_MAX_ERRORS) {
+  if (++P->nerrors > AX_MAX_ERRORS) {
     if (!P->fatal) ax_diags_add(P->diags, P->file, line, col, "too many errors; stopping");
     P->fatal = 1;
     P->hard_errors++;
@@ -328,6 +328,7 @@ static void scan(ax_parser *P, ax_token *t) {
   int kind;
   for (;;) {
     P->tok = P->cur;
+    t->file = P->file;
     t->line = P->line;
     t->col = COL(P, P->tok);
     t->node = NULL;
@@ -578,6 +579,7 @@ int ax_yylex(AX_YYSTYPE *lval, AX_YYLTYPE *lloc, ax_parser *P) {
     P->last_end_line = t.end_line;
     P->last_end_col = t.end_col;
   }
+  t.file = P->file;
   P->last_kind = t.kind;
   P->cur_kind = t.kind;
   P->cur_auto = why;

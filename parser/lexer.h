@@ -15,6 +15,7 @@ typedef struct {
 
 typedef struct {
   int kind;                /* Bison token kind (T_* or a character) */
+  const char *file;        /* the parse's file name (arena copy) */
   int line, col, end_line, end_col;   /* end_col: one past the last byte */
   const char *text;        /* source slice, for messages */
   size_t textlen;
@@ -57,6 +58,7 @@ struct ax_parser {
   int at_eof;              /* the lexer has reached the end of the input */
   int eof_incomplete;      /* the input ended where more text could complete it */
   int hard_errors;         /* errors that more input could not fix */
+  int nerrors;             /* diagnostics added by this parse */
   ax_node *program;
 };
 
