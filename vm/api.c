@@ -89,6 +89,8 @@ ax_vm *ax_vm_new_internal(void) {
   vm->sp = vm->stack;
   vm->stack_end = vm->stack + AX_STACK_VALUES;
   vm->next_gc = 1u << 20;
+  const char *stress = getenv("ANX_GC_STRESS");
+  vm->gc_stress = stress && *stress && *stress != '0';
   vm->error = AX_NIL;
   ax_table_init(&vm->modules);
   for (int i = 0; i <= AX_O_SLICE; i++) ax_table_init(&vm->methods[i]);
@@ -108,6 +110,7 @@ ax_vm *ax_vm_new_internal(void) {
   bool ok = vm->s_name && vm->builtins && vm->argv && ax_natives_core_init(vm) && ax_natives_string_init(vm) &&
             ax_natives_list_init(vm) && ax_natives_os_init(vm) && ax_open_libs(vm);
   vm->gc_paused--;
+  if (vm->gc_stress) vm->next_gc = 0;
   if (!ok) {
     if (ax_is_kind(vm->error, AX_O_ERROR)) fprintf(stderr, "anx: %s\n", AX_AS_ERROR(vm->error)->message->chars);
     ax_vm_free_internal(vm);

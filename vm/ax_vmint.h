@@ -47,6 +47,7 @@ struct ax_vm {
   size_t heap_bytes, next_gc;
   long long pressure;      /* outside-heap bytes reported by foreign types */
   int gc_paused;
+  bool gc_stress;          /* ANX_GC_STRESS=1: collect at every safe point (tests) */
   ax_obj **gray;
   int ngray, gray_cap;
   struct { ax_string **slots; uint32_t cap, count; } strings;   /* intern set */

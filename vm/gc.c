@@ -127,6 +127,7 @@ void ax_gc_collect(ax_vm *vm) {
   }
   size_t live = vm->heap_bytes + (vm->pressure > 0 ? (size_t)vm->pressure : 0);
   vm->next_gc = live * 2 < (1u << 20) ? (1u << 20) : live * 2;
+  if (vm->gc_stress) vm->next_gc = 0;
 }
 
 void ax_vm_add_pressure(ax_vm *vm, long long bytes) {

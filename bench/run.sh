@@ -1,0 +1,39 @@
+#!/bin/sh
+# bench/run.sh — language benchmarks: anx against lua5.4 and python3 on the same workloads, in
+# one run (the machines are shared and noisy, so only same-run ratios mean anything), plus the
+# startup time of `anx -e ''`.  Usage: bench/run.sh [BUILD_DIR]   (default: build)
+# Times are the median of several runs (hyperfine when installed, else a shell loop of 5).
+set -eu
+BUILD=${1:-build}
+ANX="$BUILD/anx"
+HERE=$(cd "$(dirname "$0")" && pwd)
+[ -x "$ANX" ] || { echo "bench/run.sh: $ANX not found (build first: make build)" >&2; exit 1; }
+# OpenBLAS worker threads would otherwise spin on the other cores while scalar code runs.
+export OPENBLAS_NUM_THREADS=1
+
+median_ms() {   # median wall time in ms of the command line "$1" (after one warm-up)
+  if command -v hyperfine >/dev/null 2>&1; then
+    tmp=$(mktemp)
+    hyperfine -N -w 1 -r 7 --export-json "$tmp" "$1" >/dev/null 2>&1
+    python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][0]["median"]*1000))' "$tmp"
+    rm -f "$tmp"
+  else
+    sh -c "$1" >/dev/null 2>&1
+    for _ in 1 2 3 4 5; do
+      s=$(date +%s%N); sh -c "$1" >/dev/null 2>&1; e=$(date +%s%N)
+      echo $(( (e - s) / 1000 ))
+    done | sort -n | sed -n 3p | awk '{ printf "%.1f\n", $1 / 1000 }'
+  fi
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+printf "%-12s %10s %10s %10s %12s %12s\n" workload "anx ms" "lua5.4 ms" "python3 ms" "anx/lua" "anx/python"
+for w in fib loop; do
+  a=$(median_ms "$ANX $HERE/lang_$w.anx")
+  if command -v lua5.4 >/dev/null 2>&1; then l=$(median_ms "lua5.4 $HERE/lang_$w.lua"); else l=0; fi
+  if command -v python3 >/dev/null 2>&1; then p=$(median_ms "python3 $HERE/lang_$w.py"); else p=0; fi
+  printf "%-12s %10s %10s %10s %12s %12s\n" "lang_$w" "$a" "$l" "$p" "$(ratio "$a" "$l")" "$(ratio "$a" "$p")"
+done
+s=$(median_ms "$ANX -e ''")
+printf "%-12s %10s   (target: under 5 ms)\n" "startup" "$s"
