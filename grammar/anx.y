@@ -153,6 +153,7 @@ static ax_nodelist cat(ax_parser *P, ax_nodelist a, ax_nodelist b) {
 }
 }
 
+%expect 0
 %define api.pure full
 %define api.prefix {ax_yy}
 %define api.token.prefix {T_}
