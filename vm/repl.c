@@ -135,10 +135,16 @@ static int try_chunk(ax_vm *vm, ax_module *m, const char *src, size_t len, bool 
   ax_proto *p = ax_vm_compile_source(vm, m, "<stdin>", src, len, true, !at_eof, &incomplete);
   if (!p && incomplete && !at_eof) return 0;
   if (!p) { *last_rc = ANX_COMPILE_ERROR; return 1; }
+  /* the chunk is the module's source while it runs, for carets under runtime errors */
+  if (m->source) ax_free(m->source, m->srclen + 1);
+  m->source = ax_malloc(len + 1);
+  m->srclen = m->source ? len : 0;
+  if (m->source) memcpy(m->source, src, len + 1);
   ax_vm_push_root(vm, ax_obj_value(p));
   bool ok = ax_vm_run_proto(vm, p, NULL);
   ax_vm_pop_root(vm, 1);
-  *last_rc = ax_vm_finish(vm, ok);
+  int rc = ax_vm_finish(vm, ok);
+  if (rc) *last_rc = rc;
   fflush(stdout);
   return 1;
 }
