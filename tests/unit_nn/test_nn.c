@@ -122,6 +122,7 @@ int main(int argc, char **argv) {
   const char *only = argc > 1 ? argv[1] : NULL;
   struct { const char *name; void (*fn)(void); } tests[] = {
       {"conv", test_conv},
+      {"pool", test_pool},
       {"optim", test_optim},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
