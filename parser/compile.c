@@ -911,15 +911,17 @@ static void pulse_stmt(compiler *c, const ax_node *n) {
   for (int i = 1; i < cnt - 1; i++) {
     const ax_node *f = n->list.items[i];
     /* x f -> f x: evaluate the step, then reorder with a local copy */
+    int xslot = c->fn->sp - 1;   /* x sits here, f goes above it */
+    if (xslot > 255) { cl_error(c, n, "expression too complex for a pulse chain"); xslot = 0; }
     expr(c, f);
     at(c, f);
     emit_op(c, AX_BC_GET_LOCAL);
-    emit_byte(c, (uint8_t)(c->fn->sp - 2));
+    emit_byte(c, (uint8_t)xslot);
     emit_opv(c, AX_BC_CALL, -1);
     emit_byte(c, 1);
-    /* stack: x r -> r */
+    /* stack: x r -> r (stored over x) */
     emit_op(c, AX_BC_SET_LOCAL);
-    emit_byte(c, (uint8_t)(c->fn->sp - 2));
+    emit_byte(c, (uint8_t)xslot);
   }
   const ax_node *out = n->list.items[cnt - 1];
   if (out->kind != AX_N_NAME) { cl_error(c, out, "the last step of a pulse chain must be a name to bind"); emit_op(c, AX_BC_POP); return; }

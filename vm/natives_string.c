@@ -172,6 +172,7 @@ static bool format_one(ax_vm *vm, ax_buf *b, ax_value v, const char *spec, size_
   if (i < slen && spec[i] == '.') { i++; prec = 0; while (i < slen && isdigit((unsigned char)spec[i])) prec = prec * 10 + (spec[i++] - '0'); }
   if (i < slen) type = spec[i++];
   if (i != slen) return ax_vm_raise(vm, "value", "format: bad format spec '%.*s'", (int)slen, spec);
+  if (type == 0 && AX_IS_INT(v) && (comma || zero || sign)) type = 'd';
   char tmp[512];
   const char *body = NULL;
   size_t blen = 0;
