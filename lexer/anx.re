@@ -207,7 +207,7 @@ static int scan_string(ax_parser *P, ax_token *t) {
   for (p = s + 1; p < end;) {
     unsigned c = *p;
     if (c == '\\') {
-      int col = COL(P, p);
+      int line = P->line, col = COL(P, p);
       unsigned e = p[1];
       p += 2;
       switch (e) {
@@ -231,16 +231,19 @@ static int scan_string(ax_parser *P, ax_token *t) {
         if (ok) {
           n += utf8_encode(out + n, cp);   /* \u{X} is at least 5 bytes, UTF-8 at most 4 */
         } else {
-          ax_perror(P, 1, P->line, col, "invalid unicode escape (write \\u{hex}, up to 10FFFF)");
+          ax_perror(P, 1, line, col, "invalid unicode escape (write \\u{hex}, up to 10FFFF)");
         }
         break;
       }
       default:
-        if (e == '\n') newline_at(P, p);
-        if (e >= 0x21 && e < 0x7f)
-          ax_perror(P, 1, P->line, col, "invalid escape sequence '\\%c'", (char)e);
-        else
-          ax_perror(P, 1, P->line, col, "invalid escape sequence");
+        if (e == '\n') {
+          newline_at(P, p);
+          ax_perror(P, 1, line, col, "invalid escape sequence: '\\' at the end of a line");
+        } else if (e >= 0x21 && e < 0x7f) {
+          ax_perror(P, 1, line, col, "invalid escape sequence '\\%c'", (char)e);
+        } else {
+          ax_perror(P, 1, line, col, "invalid escape sequence");
+        }
         break;
       }
       continue;

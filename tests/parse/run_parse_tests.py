@@ -139,6 +139,10 @@ def gen(binary, name):
         rc, out = with_input(binary, "x = 1 × 2\n".encode() + b"y = \xff\n")
         expect(rc == 65 and "unexpected character '×'" in out and "invalid UTF-8 byte 0xff" in out,
                name, out)
+    elif name == "control_char":
+        rc, out = with_input(binary, b"x = 1\x01\ny = \"\x01 and \\\x7f\"\n")
+        expect(rc == 65 and ":1:6: error: unexpected control character 0x01" in out
+               and ":2:12: error: invalid escape sequence\n" in out, name, out)
     elif name == "bom":
         rc, out = with_input(binary, b"\xef\xbb\xbfx = 1\n")
         expect(rc == 0 and "NAME x @1:4" in out, name, out)
