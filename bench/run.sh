@@ -2,7 +2,8 @@
 # bench/run.sh — language benchmarks: anx against lua5.4 and python3 on the same workloads, in
 # one run (the machines are shared and noisy, so only same-run ratios mean anything), plus the
 # startup time of `anx -e ''`.  Usage: bench/run.sh [BUILD_DIR]   (default: build)
-# Times are the median of several runs (hyperfine when installed, else a shell loop of 5).
+# Times: with hyperfine the mean CPU time (user + system) of 7 runs, since other jobs on a shared
+# machine inflate wall time; without it the median wall time of 5 runs.
 set -eu
 BUILD=${1:-build}
 ANX="$BUILD/anx"
@@ -11,11 +12,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # OpenBLAS worker threads would otherwise spin on the other cores while scalar code runs.
 export OPENBLAS_NUM_THREADS=1
 
-median_ms() {   # median wall time in ms of the command line "$1" (after one warm-up)
+median_ms() {   # CPU ms (hyperfine mean) or median wall ms (fallback) of the command line "$1"
   if command -v hyperfine >/dev/null 2>&1; then
     tmp=$(mktemp)
     hyperfine -N -w 1 -r 7 --export-json "$tmp" "$1" >/dev/null 2>&1
-    python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][0]["median"]*1000))' "$tmp"
+    python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print("%.1f" % ((r["user"] + r["system"]) * 1000))' "$tmp"
     rm -f "$tmp"
   else
     sh -c "$1" >/dev/null 2>&1
