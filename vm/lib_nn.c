@@ -481,6 +481,25 @@ static ax_tensor *group_norm(tmps *k, ax_tensor *x, int64_t groups, ax_tensor *w
   return y;
 }
 
+static ax_status tmps_result(tmps *k, ax_tensor *y, ax_tensor **out, ax_err *err) {
+  if (k->st || !y) {
+    ax_status st = k->st ? k->st : AX_E_RUNTIME;
+    if (err) *err = k->e;
+    tmps_free(k);
+    return st;
+  }
+  *out = ax_tensor_retain(y);
+  tmps_free(k);
+  return AX_OK;
+}
+
+ax_status ax_nn_group_norm(ax_tensor *x, int64_t groups, ax_tensor *w, ax_tensor *b, double eps, ax_tensor **out,
+                           ax_err *err) {
+  tmps k = {0};
+  ax_tensor *y = group_norm(&k, x, groups, w, b, eps);
+  return tmps_result(&k, y, out, err);
+}
+
 static bool n_group_norm(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   const char *fn = "nn.group_norm";
   tmps k = {0};
@@ -522,6 +541,13 @@ static ax_tensor *rms_norm(tmps *k, ax_tensor *x, int nd, ax_tensor *w, double e
   ax_tensor *y = B(k, ax_mul, x, U(k, ax_rsqrt, B(k, ax_add, ms, S(k, eps))));
   if (w) y = B(k, ax_mul, y, w);
   return y;
+}
+
+ax_status ax_nn_rms_norm(ax_tensor *x, int nd, ax_tensor *w, double eps, ax_tensor **out, ax_err *err) {
+  if (nd < 1 || nd > x->ndim) return ax_err_set(err, AX_E_SHAPE, "rms_norm: cannot normalise %d dims of a %d-d input", nd, x->ndim);
+  tmps k = {0};
+  ax_tensor *y = rms_norm(&k, x, nd, w, eps);
+  return tmps_result(&k, y, out, err);
 }
 
 static bool n_rms_norm(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -898,6 +924,20 @@ static ax_tensor *a_sigmoid(tmps *k, ax_tensor *x, double u) { (void)u; return U
 static ax_tensor *a_tanh(tmps *k, ax_tensor *x, double u) { (void)u; return U(k, ax_tanh, x); }
 static ax_tensor *a_silu(tmps *k, ax_tensor *x, double u) { (void)u; return U(k, ax_silu, x); }
 static ax_tensor *a_softplus(tmps *k, ax_tensor *x, double u) { (void)u; return softplus(k, x); }
+
+ax_status ax_nn_activation(ax_tensor *x, const char *name, double param, ax_tensor **out, ax_err *err) {
+  tmps k = {0};
+  ax_tensor *y = NULL;
+  if (strcmp(name, "leaky_relu") == 0) y = a_leaky_relu(&k, x, param);
+  else if (strcmp(name, "elu") == 0) y = a_elu(&k, x, param);
+  else if (strcmp(name, "mish") == 0) y = a_mish(&k, x, 0);
+  else if (strcmp(name, "hardsigmoid") == 0) y = a_hardsigmoid(&k, x, 0);
+  else if (strcmp(name, "hardswish") == 0) y = a_hardswish(&k, x, 0);
+  else if (strcmp(name, "gelu_tanh") == 0) y = a_gelu_tanh(&k, x);
+  else if (strcmp(name, "softplus") == 0) y = softplus(&k, x);
+  else return ax_err_set(err, AX_E_VALUE, "activation '%s' is not a composite activation", name);
+  return tmps_result(&k, y, out, err);
+}
 
 static bool n_leaky_relu(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   return activation(vm, "leaky_relu", args, argc, kw, out, a_leaky_relu, "negative_slope", 0.01);

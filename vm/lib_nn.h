@@ -21,6 +21,12 @@ ax_status ax_nn_rotary(ax_tensor *x, double base, int64_t offset, ax_tensor **ou
 ax_status ax_nn_cross_entropy(ax_tensor *logits, ax_tensor *target, ax_tensor *weight, int64_t ignore_index,
                               int red, double smoothing, int logits_are_logprobs, ax_tensor **out, ax_err *err);
 
+ax_status ax_nn_group_norm(ax_tensor *x, int64_t groups, ax_tensor *w, ax_tensor *b, double eps, ax_tensor **out,
+                           ax_err *err);
+ax_status ax_nn_rms_norm(ax_tensor *x, int nd, ax_tensor *w, double eps, ax_tensor **out, ax_err *err);
+/* leaky_relu (param = slope), elu (param = alpha), mish, hardsigmoid, hardswish, gelu_tanh, softplus. */
+ax_status ax_nn_activation(ax_tensor *x, const char *name, double param, ax_tensor **out, ax_err *err);
+
 /* Layer constructors nn.dense(units: 64), nn.conv2d(filters: 32, ...) ... (lib_net.c). */
 bool ax_nn_layer_ctor(ax_vm *vm, const char *kind, ax_value *args, int argc, const ax_kw *kw, ax_value *out);
 
