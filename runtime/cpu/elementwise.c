@@ -59,12 +59,13 @@ static inline float gelu_f(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710
   default: break;                                                                           \
   }
 
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static void unary_f32(ax_op op, float *restrict o, const float *restrict x, int64_t n,
                       float lo, int has_lo, float hi, int has_hi) {
   UNARY_FLOAT_BODY(float, vexpf, logf, sqrtf, sinf, cosf, tanhf, erff, floorf, ceilf, rintf, gelu_f)
 }
 
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static void unary_f64(ax_op op, double *restrict o, const double *restrict x, int64_t n,
                       double lo, int has_lo, double hi, int has_hi) {
   UNARY_FLOAT_BODY(double, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, rint, gelu_d)
@@ -197,10 +198,11 @@ static inline double ipow_d(double a, double b) { return pow(a, b); }
   default: break;                                                                         \
   }
 
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static void binary_f32(ax_op op, float *restrict o, const float *restrict a, const float *restrict b, int64_t n) {
   BINARY_FLOAT_BODY(float, powf)
 }
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static void binary_f64(ax_op op, double *restrict o, const double *restrict a, const double *restrict b, int64_t n) {
   BINARY_FLOAT_BODY(double, ipow_d)
 }
