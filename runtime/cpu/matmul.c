@@ -1,7 +1,8 @@
 /* runtime/cpu/matmul.c — matmul and batched matmul with broadcast batch dims.
 ** a: [..., M, K] @ b: [..., K, N] -> [..., M, N]; 1-d operands are handled by ax_matmul (views).
 ** float32 (and halves, through float32) -> cblas_sgemm, float64 -> cblas_dgemm; integers use
-** the reference loop. ANX_BLAS=OFF builds use the reference GEMM for floats too. */
+** the reference loop. ANX_BLAS=OFF builds use the reference GEMM for floats too. Transposed
+** contiguous operands (the backward pass's g @ b^T) go to BLAS as Trans, without a copy. */
 #include <pthread.h>
 #include <string.h>
 
@@ -55,10 +56,38 @@ static void gemm_ref_i64(int64_t M, int64_t N, int64_t K, const int64_t *A, cons
   }
 }
 
+/* 1 when x (dtype cd, exactly `shape`) is a contiguous tensor of shape [..., C, R] with its last
+** two dims swapped (x.transpose(-1, -2) of a contiguous tensor): BLAS reads it as "trans". */
+static int is_transposed(const ax_tensor *x, ax_dtype cd, const int64_t *shape, int nd) {
+#ifdef AX_HAVE_BLAS
+  if (x->dtype != cd || x->ndim != nd || memcmp(x->shape, shape, sizeof(int64_t) * (size_t)nd)) return 0;
+  if (cd != AX_FLOAT32 && cd != AX_FLOAT64) return 0;
+  int64_t R = shape[nd - 2], C = shape[nd - 1];
+  if (R < 2 || C < 2 || x->stride[nd - 2] != 1 || x->stride[nd - 1] != R) return 0;
+  int64_t expect = R * C;
+  for (int i = nd - 3; i >= 0; i--) {
+    if (shape[i] != 1 && x->stride[i] != expect) return 0;
+    expect *= shape[i];
+  }
+  return 1;
+#else
+  (void)x; (void)cd; (void)shape; (void)nd;
+  return 0;
+#endif
+}
+
 /* Make x (already broadcast to shape bshape+[R, C]) a contiguous tensor of dtype cd unless it
-** already is one; *own says whether the caller must release it. */
+** already is one (or is a transposed contiguous one: *trans = 1, used in place); *own says
+** whether the caller must release it. */
 static ax_status as_compute(ax_tensor *x, ax_dtype cd, const int64_t *shape, int nd,
-                            ax_tensor **out, int *own, ax_err *err) {
+                            ax_tensor **out, int *own, int *trans, ax_err *err) {
+  *trans = 0;
+  if (is_transposed(x, cd, shape, nd)) {
+    *out = x;
+    *own = 0;
+    *trans = 1;
+    return AX_OK;
+  }
   ax_tensor v = *x;   /* header view broadcast to shape */
   int lead = nd - x->ndim;
   v.ndim = nd;
@@ -110,9 +139,9 @@ ax_status cpu_matmul(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tenso
   bshp[bnd] = K; bshp[bnd + 1] = N;
   osh[bnd] = M; osh[bnd + 1] = N;
   ax_tensor *ca = NULL, *cb = NULL, *co = NULL, *o = NULL;
-  int own_a = 0, own_b = 0;
-  if ((s = as_compute(a, cd, ash, bnd + 2, &ca, &own_a, err))) goto done;
-  if ((s = as_compute(b, cd, bshp, bnd + 2, &cb, &own_b, err))) goto done;
+  int own_a = 0, own_b = 0, ta = 0, tb = 0;
+  if ((s = as_compute(a, cd, ash, bnd + 2, &ca, &own_a, &ta, err))) goto done;
+  if ((s = as_compute(b, cd, bshp, bnd + 2, &cb, &own_b, &tb, err))) goto done;
   if ((s = cpu_new(osh, bnd + 2, rt, &o, err))) goto done;
   co = o;
   if (rt != cd && (s = cpu_new(osh, bnd + 2, cd, &co, err))) goto done;
@@ -128,15 +157,17 @@ ax_status cpu_matmul(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tenso
         char *A = pa + i * M * K * es, *B = pb + i * K * N * es, *C = pc + i * M * N * es;
         if (cd == AX_FLOAT32) {
 #ifdef AX_HAVE_BLAS
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f,
-                      (const float *)A, (int)K, (const float *)B, (int)N, 0.0f, (float *)C, (int)N);
+          cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                      (int)K, 1.0f, (const float *)A, ta ? (int)M : (int)K, (const float *)B, tb ? (int)K : (int)N, 0.0f,
+                      (float *)C, (int)N);
 #else
           cpu_gemm_ref_f32(M, N, K, (const float *)A, K, (const float *)B, N, (float *)C, N);
 #endif
         } else if (cd == AX_FLOAT64) {
 #ifdef AX_HAVE_BLAS
-          cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0,
-                      (const double *)A, (int)K, (const double *)B, (int)N, 0.0, (double *)C, (int)N);
+          cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                      (int)K, 1.0, (const double *)A, ta ? (int)M : (int)K, (const double *)B, tb ? (int)K : (int)N, 0.0,
+                      (double *)C, (int)N);
 #else
           cpu_gemm_ref_f64(M, N, K, (const double *)A, K, (const double *)B, N, (double *)C, N);
 #endif

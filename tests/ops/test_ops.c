@@ -246,8 +246,15 @@ static int make_case(ax_op op, int k, ax_dtype dt, tcase *c) {
     return 1;
   }
   case K_MATMUL: {
-    if (k > 3) return 0;
+    if (k > 4) return 0;
     c->nin = 2;
+    if (k == 4) {   /* batched operand with only its last two dims swapped (BLAS "trans") */
+      ax_tensor *t = mk(SH(2, 5, 4), dt, -1, 1, 0);
+      ax_err e;
+      c->in[0] = mk(SH(2, 3, 4), dt, -1, 1, 0);
+      ax_transpose(t, -1, -2, &c->in[1], &e);
+      ax_tensor_release(t);
+    }
     if (k == 0) { c->in[0] = mk(SH(3, 4), dt, -1, 1, 0); c->in[1] = mk(SH(4, 5), dt, -1, 1, 0); }
     if (k == 1) { c->in[0] = mk(SH(2, 3, 4), dt, -1, 1, 0); c->in[1] = mk(SH(4, 2), dt, -1, 1, 0); }
     if (k == 2) { c->in[0] = mk(SH(2, 1, 3, 4), dt, -1, 1, 0); c->in[1] = noncontig(mk(SH(3, 4, 2), dt, -1, 1, 0)); }
