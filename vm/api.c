@@ -229,6 +229,9 @@ int ax_vm_finish(ax_vm *vm, bool ok) {
   fflush(stdout);
   if (ok) return ANX_OK;
   int code = vm->error_uncatchable ? ANX_INTERRUPTED : ANX_RUNTIME_ERROR;
+  /* an imported module that does not compile makes the whole run a compile error */
+  if (ax_is_kind(vm->error, AX_O_ERROR) && strcmp(AX_AS_ERROR(vm->error)->kind->chars, "compile") == 0)
+    code = ANX_COMPILE_ERROR;
   if (code == ANX_INTERRUPTED) {
     fprintf(stderr, "interrupted\n");
     ax_interrupted = 0;

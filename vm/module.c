@@ -33,7 +33,7 @@ static bool run_module(ax_vm *vm, ax_module *m, const char *file, const char *sr
   m->source[len] = 0;
   m->srclen = len;
   ax_proto *p = ax_vm_compile_source(vm, m, file, m->source, len, false, false, NULL);
-  if (!p) return ax_vm_raise(vm, "import", "module '%s' has compile errors (reported above)", m->name->chars);
+  if (!p) return ax_vm_raise(vm, "compile", "module '%s' has compile errors (reported above)", m->name->chars);
   ax_vm_push_root(vm, ax_obj_value(p));
   m->state = 1;
   bool ok = ax_vm_run_proto(vm, p, NULL);

@@ -358,7 +358,8 @@ bool ax_vm_binop(ax_vm *vm, int op, ax_value a, ax_value b, ax_value *out) {
     }
     int c;
     if (!ax_vm_compare(vm, a, b, &c)) return false;
-    bool r = op == AX_FOP_LT ? c < 0 : op == AX_FOP_LE ? c <= 0 : op == AX_FOP_GT ? c > 0 : c >= 0;
+    /* c == 2: unordered (NaN): every ordering is false, as in IEEE */
+    bool r = c != 2 && (op == AX_FOP_LT ? c < 0 : op == AX_FOP_LE ? c <= 0 : op == AX_FOP_GT ? c > 0 : c >= 0);
     *out = ax_bool(r);
     return true;
   }
