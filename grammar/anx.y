@@ -106,7 +106,10 @@ static ax_node *call(ax_parser *P, const AX_YYLTYPE *loc, ax_node *callee, ax_no
 static ax_node *pulse(ax_parser *P, const AX_YYLTYPE *loc, ax_nodelist chain) {
   if (chain.n > 0 && chain.n < 3) {
     ax_node *last = chain.items[chain.n - 1];
-    ax_perror(P, 1, last->line, last->col,
+    /* cut by the end of the input: a next line `-> out` may still come (REPL) */
+    int at_end = P->cur_kind == T_TERM && P->cur_auto == 'e';
+    if (at_end) P->eof_incomplete = 1;
+    ax_perror(P, !at_end, last->line, last->col,
               "a pulse chain needs a result name at its end: pulse x -> Net -> out");
   } else if (chain.n >= 3 && chain.items[chain.n - 1]->kind != AX_N_NAME) {
     ax_node *last = chain.items[chain.n - 1];
@@ -558,6 +561,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ax_parser *P) {
   /* a '}' that error recovery will throw away (unless a map or props takes it): see lexer.h */
   if (P->cur_kind == '}') ax_lex_brace_discarded(P);
   if (P->cur_kind == T_YYEOF) {
+    if (expects(exp, n, "catch")) P->eof_incomplete = 1;   /* `catch` may open the next line */
     if (open)
       ax_perror(P, 0, line, col, "expected %s (to close '%c' at line %d)", close, open, oline);
     else if (want_expr)

@@ -205,6 +205,32 @@ def gen(binary, name):
                 expect(p.returncode == 0 or "out of memory" in out, f"{name} n={n}: message", out)
         finally:
             os.unlink(path)
+    elif name == "repl_lines":
+        # the REPL feeds the text typed so far: every prefix must read as incomplete, the whole
+        # program must parse
+        programs = [
+            "fn f(x) {\n    return x +\n        1\n}\n",
+            "x = [1,\n  2]\n",
+            "if x {\n    y()\n} else {\n    z()\n}\n",
+            "s = \"multi\nline\"\n",
+            "pulse x\n  -> Net\n  -> y\n",
+            "network N {\n    neuron a {\n        units: 3\n    }\n}\n",
+            "m = {\n  a: 1,\n}\n",
+            "x = 1 /* note\n */\n",
+            "f(a,\n  b: 2)\n",
+            "try {\n    g()\n} catch e {\n    h()\n}\n",
+            "try {\n    g()\n}\ncatch e {\n    h()\n}\n",
+        ]
+        for prog in programs:
+            lines = prog.splitlines(True)
+            for k in range(1, len(lines) + 1):
+                text = "".join(lines[:k]).encode()
+                rc, out = with_input(binary, text, "-i")
+                if k < len(lines):
+                    expect(rc == 65 and out.endswith("incomplete: 1\n"),
+                           f"{name}: prefix {k} of {prog!r} should be incomplete", out)
+                else:
+                    expect(rc == 0 and out.endswith("incomplete: 0\n"), f"{name}: {prog!r}", out)
     elif name == "empty":
         for data in (b"", b"\n\n", b"# only a comment", b";;;", b"/* c */"):
             rc, out = with_input(binary, data)
