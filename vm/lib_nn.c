@@ -11,6 +11,7 @@
 #include "ax_nn.h"
 #include "ax_ops.h"
 #include "lib_tensor.h"
+#include "net.h"
 
 /* ---- temporaries: compose ops without a release after every call ---- */
 
@@ -1365,6 +1366,12 @@ static const ax_native_reg nn_prelude[] = {
   {NULL, NULL, 0},
 };
 
+static bool nn_init(ax_vm *vm, ax_module *m) {
+  for (const ax_native_reg *r = nn_fns; r->name; r++)
+    if (!ax_module_set_native(vm, m, r->name, r->fn, r->arity)) return false;
+  return ax_net_nn_init(vm, m);
+}
+
 bool ax_lib_nn_open(ax_vm *vm) {
-  return ax_vm_register_module(vm, "nn", nn_fns) && ax_vm_register_globals(vm, nn_prelude);
+  return ax_vm_register_module_lazy(vm, "nn", nn_init) && ax_vm_register_globals(vm, nn_prelude);
 }

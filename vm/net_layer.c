@@ -364,6 +364,8 @@ static const char *const *kind_keys(ax_layer_kind k) {
   }
 }
 
+const char *const *ax_layer_positional_keys(int kind) { return kind_keys((ax_layer_kind)kind); }
+
 static bool key_allowed(ax_layer_kind k, const char *key) {
   for (const char *const *p = common_keys; *p; p++)
     if (strcmp(*p, key) == 0) return true;
