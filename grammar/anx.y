@@ -84,7 +84,12 @@ static ax_node *assign(ax_parser *P, const AX_YYLTYPE *loc, int op, ax_node *tar
   if (target && target->kind != AX_N_NAME && target->kind != AX_N_INDEX && target->kind != AX_N_FIELD)
     ax_perror(P, 1, target->line, target->col,
               "cannot assign to this expression (only a name, x[i] or x.field)");
-  return mk3(P, AX_N_ASSIGN, loc, op, target, value, NULL);
+  ax_node *n = mk3(P, AX_N_ASSIGN, loc, op, target, value, NULL);
+  if (n && target) {   /* at the target, also for `(x) = 1` */
+    n->line = target->line;
+    n->col = target->col;
+  }
+  return n;
 }
 
 /* CALL: positional arguments first, then keyword arguments. */
@@ -213,7 +218,7 @@ simple: decl_kw names opt_type '=' expr
           { $$ = with_list(mk3(P, AX_N_DECL, &@$, $1, $3, $5, NULL), $2); }
       | import
       | expr                 { $$ = mk_at(P, AX_N_EXPR_STMT, $1, &@$); if ($$) $$->a = $1; }
-      | expr assign_op expr  { $$ = assign(P, &@$, $2, $1, $3); if ($$ && $1) { $$->line = $1->line; $$->col = $1->col; } }
+      | expr assign_op expr  { $$ = assign(P, &@$, $2, $1, $3); }
       | PULSE expr ARROW expr pulse_rest
           { ax_nodelist l = one(P, $2); push(P, &l, $4); $$ = pulse(P, &@$, cat(P, l, $5)); }
       | RETURN               { $$ = mk(P, AX_N_RETURN, &@$); }
@@ -312,7 +317,8 @@ try_stmt: TRY block CATCH IDENT block
 netdecl: NETWORK IDENT '{' netitems '}'
            { $$ = with_list2(with_name(mk(P, AX_N_NETWORK, &@$), $2), $4); }
        | NETWORK IDENT '(' opt_params ')' '{' netitems '}'
-           { $$ = with_list2(with_list(with_name(mk3(P, AX_N_NETWORK, &@$, 1, NULL, NULL, NULL), $2), $4), $7); }
+           { ax_node *n = with_name(mk3(P, AX_N_NETWORK, &@$, 1, NULL, NULL, NULL), $2);
+             $$ = with_list2(with_list(n, $4), $7); }
        ;
 
 netitems: %empty             { $$ = (ax_nodelist){NULL, 0, 0}; }
@@ -326,9 +332,11 @@ netitem: NEURON IDENT props TERM
        | LAYER IDENT '(' opt_args ')' TERM
            { $$ = with_list2(with_name(mk3(P, AX_N_LAYER, &@$, 1, NULL, NULL, NULL), $2), $4); }
        | LAYER IDENT '(' opt_args ')' props TERM
-           { $$ = with_list(with_list2(with_name(mk3(P, AX_N_LAYER, &@$, 1, NULL, NULL, NULL), $2), $4), $6); }
+           { ax_node *n = with_name(mk3(P, AX_N_LAYER, &@$, 1, NULL, NULL, NULL), $2);
+             $$ = with_list(with_list2(n, $4), $6); }
        | SYNAP IDENT ARROW IDENT edge_rest TERM
-           { ax_nodelist l = one(P, $2); push(P, &l, $4); $$ = with_list(mk(P, AX_N_SYNAP, &@$), cat(P, l, $5)); }
+           { ax_nodelist l = one(P, $2); push(P, &l, $4);
+             $$ = with_list(mk(P, AX_N_SYNAP, &@$), cat(P, l, $5)); }
        | SYNAP IDENT ARROW IDENT edge_rest props TERM
            { ax_nodelist l = one(P, $2); push(P, &l, $4);
              $$ = with_list2(with_list(mk(P, AX_N_SYNAP, &@$), cat(P, l, $5)), $6); }
@@ -567,7 +575,8 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ax_parser *P) {
     else if (want_expr)
       ax_perror(P, 0, line, col, "expected expression at end of input");
     else if (n >= 1 && n <= 3)
-      ax_perror(P, 0, line, col, "unexpected end of input, expected %s", expected_list(exp, n, list, sizeof list));
+      ax_perror(P, 0, line, col, "unexpected end of input, expected %s",
+                expected_list(exp, n, list, sizeof list));
     else
       ax_perror(P, 0, line, col, "unexpected end of input");
     return 0;
@@ -615,7 +624,8 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ax_parser *P) {
     return 0;
   }
   if (n >= 1 && n <= 3) {
-    ax_perror(P, hard, line, col, "unexpected %s, expected %s", got, expected_list(exp, n, list, sizeof list));
+    ax_perror(P, hard, line, col, "unexpected %s, expected %s", got,
+              expected_list(exp, n, list, sizeof list));
   } else if (want_close && P->cur_kind != T_TERM) {
     ax_perror(P, hard, line, col, "expected %s (to close '%c' at line %d)", close, open, oline);
   } else if (want_brace && P->cur_kind == T_TERM && P->cur_auto == 'n') {
