@@ -104,10 +104,12 @@ ax_vm *ax_vm_new_internal(void) {
   vm->s_trace = ax_str_cstr(vm, "trace");
   vm->s_main = ax_str_cstr(vm, "main");
   vm->s_name = ax_str_cstr(vm, "name");
+  vm->s_oom = ax_str_cstr(vm, "out of memory");
+  vm->s_memory = ax_str_cstr(vm, "memory");
   ax_string *pre = ax_str_cstr(vm, "prelude");
   vm->builtins = pre ? ax_module_new(vm, pre) : NULL;
   vm->argv = ax_list_new(vm, 0);
-  bool ok = vm->s_name && vm->builtins && vm->argv && ax_natives_core_init(vm) && ax_natives_string_init(vm) &&
+  bool ok = vm->s_name && vm->s_oom && vm->s_memory && vm->builtins && vm->argv && ax_natives_core_init(vm) && ax_natives_string_init(vm) &&
             ax_natives_list_init(vm) && ax_natives_os_init(vm) && ax_open_libs(vm);
   vm->gc_paused--;
   if (vm->gc_stress) vm->next_gc = 0;

@@ -74,7 +74,7 @@ struct ax_vm {
 
   /* cached names */
   ax_string *s_init, *s_message, *s_kind, *s_line, *s_col, *s_file, *s_trace, *s_main;
-  ax_string *s_name;
+  ax_string *s_name, *s_oom, *s_memory;
 };
 
 extern volatile sig_atomic_t ax_interrupted;

@@ -109,7 +109,8 @@ void ax_gc_collect(ax_vm *vm) {
   mark_table(vm, &vm->modules);
   for (int k = 0; k <= AX_O_SLICE; k++) mark_table(vm, &vm->methods[k]);
   ax_string **names[] = {&vm->s_init, &vm->s_message, &vm->s_kind, &vm->s_line, &vm->s_col,
-                         &vm->s_file, &vm->s_trace, &vm->s_main, &vm->s_name};
+                         &vm->s_file, &vm->s_trace, &vm->s_main, &vm->s_name,
+                         &vm->s_oom, &vm->s_memory};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) mark_obj(vm, (ax_obj *)*names[i]);
   while (vm->ngray > 0) blacken(vm, vm->gray[--vm->ngray]);
   /* sweep */
@@ -127,6 +128,9 @@ void ax_gc_collect(ax_vm *vm) {
   }
   size_t live = vm->heap_bytes + (vm->pressure > 0 ? (size_t)vm->pressure : 0);
   vm->next_gc = live * 2 < (1u << 20) ? (1u << 20) : live * 2;
+  /* under a memory limit, collect before garbage alone could exhaust it */
+  size_t lim = ax_mem_limit();
+  if (lim && vm->next_gc > lim / 2) vm->next_gc = lim / 2;
   if (vm->gc_stress) vm->next_gc = 0;
 }
 

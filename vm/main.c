@@ -3,10 +3,12 @@
 ** Exit codes: 0 ok, 64 usage, 65 compile error, 66 unreadable file, 70 runtime error, 130 Ctrl-C. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "anx.h"
+#include "ax_mem.h"
 
 static void on_sigint(int sig) {
   (void)sig;
@@ -22,6 +24,7 @@ static void usage(FILE *f) {
           "  anx --check FILE     parse and compile only (exit 65 on errors)\n"
           "  anx --disasm FILE    print the bytecode of FILE\n"
           "  anx debug FILE       start the debugger\n"
+          "  anx --max-memory=SIZE ...    limit memory (bytes, or with K, M, G; also ANX_MAX_MEMORY)\n"
           "  anx --version        print the version\n"
           "  anx --help           this text\n"
           "exit codes: 0 ok, 65 compile error, 70 runtime error, 130 interrupted\n");
@@ -40,6 +43,24 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "debug") == 0) {
     fprintf(stderr, "anx: debugger: not built yet\n");
     return 64;
+  }
+  const char *limit = getenv("ANX_MAX_MEMORY");
+  while (argc >= 2 && strncmp(argv[1], "--max-memory=", 13) == 0) {
+    limit = argv[1] + 13;
+    argv[1] = argv[0];
+    argv++;
+    argc--;
+  }
+  if (limit && *limit) {
+    char *end;
+    double v = strtod(limit, &end);
+    double mul = *end == 'K' || *end == 'k' ? 1024.0 : *end == 'M' || *end == 'm' ? 1048576.0
+               : *end == 'G' || *end == 'g' ? 1073741824.0 : 1.0;
+    if (v <= 0 || end == limit) {
+      fprintf(stderr, "anx: bad memory limit '%s' (bytes, or a number with K, M or G)\n", limit);
+      return 64;
+    }
+    ax_mem_set_limit((size_t)(v * mul));
   }
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

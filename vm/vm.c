@@ -57,12 +57,17 @@ static void locate(ax_vm *vm, ax_error *e) {
   build_trace(vm, e);
 }
 
+/* When not even the error object can be allocated: one static error with preallocated strings
+** (never swept: it is not on the object list). */
 static ax_value preallocated_oom(ax_vm *vm) {
-  static ax_error oom;   /* used only when not even the error object can be allocated */
+  static ax_error oom;
   oom.obj.kind = AX_O_ERROR;
   oom.obj.marked = 1;
-  oom.message = vm->s_message;   /* "message" – better than nothing */
-  oom.kind = vm->s_kind;
+  oom.message = vm->s_oom;
+  oom.kind = vm->s_memory;
+  oom.file = NULL;
+  oom.trace = NULL;
+  oom.line = oom.col = 0;
   oom.value = AX_NIL;
   return ax_obj_value(&oom);
 }
