@@ -32,7 +32,7 @@
   X(SIGN, "sign", 1, 1, 1, 0)                  \
   X(CLAMP, "clamp", 1, 1, 1, 0)                \
   X(LOGICAL_NOT, "logical_not", 1, 1, 0, 0)    \
-  /* elementwise binary with broadcasting */   \
+  /* elementwise binary, broadcasting (cpu/elementwise.c) */ \
   X(ADD, "add", 2, 1, 1, 0)                    \
   X(SUB, "sub", 2, 1, 1, 0)                    \
   X(MUL, "mul", 2, 1, 1, 0)                    \
@@ -72,7 +72,7 @@
   X(INDEX_SELECT, "index_select", 2, 1, 1, 0)  \
   X(CAT, "cat", -1, 1, 1, 0)                   \
   X(SLICE_SCATTER, "slice_scatter", 2, 1, 1, 0) \
-  /* conversion (cpu/copy.c) */                \
+  /* conversion (cpu/convert.c) */                  \
   X(CAST, "cast", 1, 1, 1, 0)                  \
   X(COPY, "copy", 1, 1, 1, 0)                  \
   /* views: no kernel, shared by every backend (ax_view.c) */ \

@@ -5,15 +5,23 @@
 
 #include "cpu.h"
 
+/* The same loop twice: with stride 1 the compiler vectorises it. I is the strided index. */
+#define CONV_LOOP(STMT)                                                      \
+  if (stride == 1) {                                                         \
+    for (int64_t i = 0; i < n; i++) { const int64_t I = i; STMT; }           \
+  } else {                                                                   \
+    for (int64_t i = 0; i < n; i++) { const int64_t I = i * stride; STMT; }  \
+  }
+
 #define LOAD_CASES(T, dst, src, stride, n)                                               \
   switch (dt) {                                                                          \
-  case AX_FLOAT32: { const float *s = (const float *)src; for (int64_t i = 0; i < n; i++) dst[i] = (T)s[i * stride]; } break; \
-  case AX_FLOAT64: { const double *s = (const double *)src; for (int64_t i = 0; i < n; i++) dst[i] = (T)s[i * stride]; } break; \
-  case AX_FLOAT16: { const uint16_t *s = (const uint16_t *)src; for (int64_t i = 0; i < n; i++) dst[i] = (T)ax_f16_to_f32(s[i * stride]); } break; \
-  case AX_BFLOAT16: { const uint16_t *s = (const uint16_t *)src; for (int64_t i = 0; i < n; i++) dst[i] = (T)ax_bf16_to_f32(s[i * stride]); } break; \
-  case AX_INT64: { const int64_t *s = (const int64_t *)src; for (int64_t i = 0; i < n; i++) dst[i] = (T)s[i * stride]; } break; \
-  case AX_INT32: { const int32_t *s = (const int32_t *)src; for (int64_t i = 0; i < n; i++) dst[i] = (T)s[i * stride]; } break; \
-  case AX_UINT8: case AX_BOOL: { const uint8_t *s = (const uint8_t *)src; for (int64_t i = 0; i < n; i++) dst[i] = (T)s[i * stride]; } break; \
+  case AX_FLOAT32: { const float *s = (const float *)src; CONV_LOOP(dst[i] = (T)s[I]) } break; \
+  case AX_FLOAT64: { const double *s = (const double *)src; CONV_LOOP(dst[i] = (T)s[I]) } break; \
+  case AX_FLOAT16: { const uint16_t *s = (const uint16_t *)src; CONV_LOOP(dst[i] = (T)ax_f16_to_f32(s[I])) } break; \
+  case AX_BFLOAT16: { const uint16_t *s = (const uint16_t *)src; CONV_LOOP(dst[i] = (T)ax_bf16_to_f32(s[I])) } break; \
+  case AX_INT64: { const int64_t *s = (const int64_t *)src; CONV_LOOP(dst[i] = (T)s[I]) } break; \
+  case AX_INT32: { const int32_t *s = (const int32_t *)src; CONV_LOOP(dst[i] = (T)s[I]) } break; \
+  case AX_UINT8: case AX_BOOL: { const uint8_t *s = (const uint8_t *)src; CONV_LOOP(dst[i] = (T)s[I]) } break; \
   default: break;                                                                        \
   }
 
@@ -35,14 +43,14 @@ static inline int64_t f2i(double v) { return v == v && v > -9.2e18 && v < 9.2e18
 
 #define STORE_CASES(src, n, CONV_INT)                                                   \
   switch (dt) {                                                                          \
-  case AX_FLOAT32: { float *d = (float *)dst; for (int64_t i = 0; i < n; i++) d[i * stride] = (float)src[i]; } break; \
-  case AX_FLOAT64: { double *d = (double *)dst; for (int64_t i = 0; i < n; i++) d[i * stride] = (double)src[i]; } break; \
-  case AX_FLOAT16: { uint16_t *d = (uint16_t *)dst; for (int64_t i = 0; i < n; i++) d[i * stride] = ax_f32_to_f16((float)src[i]); } break; \
-  case AX_BFLOAT16: { uint16_t *d = (uint16_t *)dst; for (int64_t i = 0; i < n; i++) d[i * stride] = ax_f32_to_bf16((float)src[i]); } break; \
-  case AX_INT64: { int64_t *d = (int64_t *)dst; for (int64_t i = 0; i < n; i++) d[i * stride] = CONV_INT(src[i]); } break; \
-  case AX_INT32: { int32_t *d = (int32_t *)dst; for (int64_t i = 0; i < n; i++) d[i * stride] = (int32_t)CONV_INT(src[i]); } break; \
-  case AX_UINT8: { uint8_t *d = (uint8_t *)dst; for (int64_t i = 0; i < n; i++) d[i * stride] = (uint8_t)CONV_INT(src[i]); } break; \
-  case AX_BOOL: { uint8_t *d = (uint8_t *)dst; for (int64_t i = 0; i < n; i++) d[i * stride] = src[i] != 0; } break; \
+  case AX_FLOAT32: { float *d = (float *)dst; CONV_LOOP(d[I] = (float)src[i]) } break; \
+  case AX_FLOAT64: { double *d = (double *)dst; CONV_LOOP(d[I] = (double)src[i]) } break; \
+  case AX_FLOAT16: { uint16_t *d = (uint16_t *)dst; CONV_LOOP(d[I] = ax_f32_to_f16((float)src[i])) } break; \
+  case AX_BFLOAT16: { uint16_t *d = (uint16_t *)dst; CONV_LOOP(d[I] = ax_f32_to_bf16((float)src[i])) } break; \
+  case AX_INT64: { int64_t *d = (int64_t *)dst; CONV_LOOP(d[I] = CONV_INT(src[i])) } break; \
+  case AX_INT32: { int32_t *d = (int32_t *)dst; CONV_LOOP(d[I] = (int32_t)CONV_INT(src[i])) } break; \
+  case AX_UINT8: { uint8_t *d = (uint8_t *)dst; CONV_LOOP(d[I] = (uint8_t)CONV_INT(src[i])) } break; \
+  case AX_BOOL: { uint8_t *d = (uint8_t *)dst; CONV_LOOP(d[I] = src[i] != 0) } break; \
   default: break;                                                                        \
   }
 

@@ -4,6 +4,8 @@
 #ifndef AX_CPU_H
 #define AX_CPU_H
 
+#include <math.h>
+
 #include "../ax_ops.h"
 
 /* Element pointer of t at its offset (CPU storage). */
@@ -44,6 +46,22 @@ void cpu_iter_run(cpu_iter *it, cpu_block_fn fn, void *ctx);
 typedef void (*cpu_range_fn)(void *ctx, int64_t begin, int64_t end);
 void cpu_parallel_for(int64_t n, int64_t min_per_thread, cpu_range_fn fn, void *ctx);
 int cpu_num_threads(void);
+
+/* exp that vectorises (no libm call): Cody-Waite range reduction + degree-6 polynomial,
+** max error ~2 ulp; NaN stays NaN, overflow gives inf, underflow flushes to 0. */
+static inline float cpu_vexpf(float x) {
+  float xc = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+  float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest */
+  float r = xc - n * 0.693145751953125f;
+  r = r - n * 1.428606765330187045e-06f;
+  float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.16666666666f + r * (0.041666666f +
+                 r * (0.0083333333f + r * 0.0013888889f)))));
+  union { float f; int32_t i; } s = {.i = ((int32_t)n + 127) << 23};
+  float y = p * s.f;
+  y = x > 88.7f ? INFINITY : y;
+  y = x < -87.3f ? 0.0f : y;
+  return x != x ? x : y;
+}
 
 /* New contiguous output on x's device. */
 ax_status cpu_new(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, ax_err *err);

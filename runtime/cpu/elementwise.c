@@ -7,22 +7,6 @@
 
 #include "cpu.h"
 
-/* exp that vectorises (no libm call): Cody-Waite range reduction + degree-6 polynomial,
-** max error ~2 ulp; NaN stays NaN, overflow gives inf, underflow flushes to 0. */
-static inline float vexpf(float x) {
-  float xc = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
-  float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest */
-  float r = xc - n * 0.693145751953125f;
-  r = r - n * 1.428606765330187045e-06f;
-  float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.16666666666f + r * (0.041666666f +
-                 r * (0.0083333333f + r * 0.0013888889f)))));
-  union { float f; int32_t i; } s = {.i = ((int32_t)n + 127) << 23};
-  float y = p * s.f;
-  y = x > 88.7f ? INFINITY : y;
-  y = x < -87.3f ? 0.0f : y;
-  return x != x ? x : y;
-}
-
 static inline double gelu_d(double x) { return 0.5 * x * (1.0 + erf(x * 0.70710678118654752)); }
 static inline float gelu_f(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678f)); }
 
@@ -62,7 +46,7 @@ static inline float gelu_f(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710
 __attribute__((target_clones("avx512f", "avx2", "default")))
 static void unary_f32(ax_op op, float *restrict o, const float *restrict x, int64_t n,
                       float lo, int has_lo, float hi, int has_hi) {
-  UNARY_FLOAT_BODY(float, vexpf, logf, sqrtf, sinf, cosf, tanhf, erff, floorf, ceilf, rintf, gelu_f)
+  UNARY_FLOAT_BODY(float, cpu_vexpf, logf, sqrtf, sinf, cosf, tanhf, erff, floorf, ceilf, rintf, gelu_f)
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
