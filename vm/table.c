@@ -122,7 +122,7 @@ int ax_table_set(ax_table *t, ax_value key, ax_value val) {
   uint32_t h = ax_value_hash(key);
   int32_t e = find_slot(t, key, h);
   if (e >= 0) { t->entries[e].val = val; return 0; }
-  if (t->used + 1 > t->ecap - (t->ecap ? 0 : 0) || t->used + 1 > t->icap * 3 / 4) {
+  if (t->used + 1 > t->ecap || t->used + 1 > t->icap * 3 / 4) {
     if (rebuild(t, t->count + 1) < 0) return -1;
   }
   uint32_t mask = t->icap - 1, i = h & mask;

@@ -458,7 +458,13 @@ divz:
   return ax_vm_raise(vm, "zero_division", "division by zero");
 }
 
-bool ax_vm_compare(ax_vm *vm, ax_value a, ax_value b, int *out) {
+static bool compare_depth(ax_vm *vm, ax_value a, ax_value b, int *out, int depth);
+static bool equal_depth(ax_vm *vm, ax_value a, ax_value b, bool *out, int depth);
+
+bool ax_vm_compare(ax_vm *vm, ax_value a, ax_value b, int *out) { return compare_depth(vm, a, b, out, 0); }
+bool ax_vm_equal(ax_vm *vm, ax_value a, ax_value b, bool *out) { return equal_depth(vm, a, b, out, 0); }
+
+static bool compare_depth(ax_vm *vm, ax_value a, ax_value b, int *out, int depth) {
   if (AX_IS_INT(a) && AX_IS_INT(b)) { *out = (a.as.i > b.as.i) - (a.as.i < b.as.i); return true; }
   if (AX_IS_NUM(a) && AX_IS_NUM(b)) {
     double x = ax_num(a), y = ax_num(b);
@@ -477,7 +483,8 @@ bool ax_vm_compare(ax_vm *vm, ax_value a, ax_value b, int *out) {
     ax_list *x = AX_AS_LIST(a), *y = AX_AS_LIST(b);
     for (int64_t i = 0; i < x->len && i < y->len; i++) {
       int c;
-      if (!ax_vm_compare(vm, x->items[i], y->items[i], &c)) return false;
+      if (depth > 200) return ax_vm_raise(vm, "value", "comparison nested too deeply (a list that contains itself?)");
+      if (!compare_depth(vm, x->items[i], y->items[i], &c, depth + 1)) return false;
       if (c) { *out = c; return true; }
     }
     *out = (x->len > y->len) - (x->len < y->len);
@@ -486,7 +493,9 @@ bool ax_vm_compare(ax_vm *vm, ax_value a, ax_value b, int *out) {
   return ax_vm_raise(vm, "type", "cannot compare '%s' with '%s'", ax_type_name(a), ax_type_name(b));
 }
 
-bool ax_vm_equal(ax_vm *vm, ax_value a, ax_value b, bool *out) {
+static bool equal_depth(ax_vm *vm, ax_value a, ax_value b, bool *out, int depth) {
+  if (a.type == AX_V_OBJ && b.type == AX_V_OBJ && a.as.o == b.as.o && !AX_IS_FOREIGN(a)) { *out = true; return true; }
+  if (depth > 200) return ax_vm_raise(vm, "value", "comparison nested too deeply (a container that contains itself?)");
   if (AX_IS_FOREIGN(a) || AX_IS_FOREIGN(b)) {
     ax_value r;
     bool handled;
@@ -502,7 +511,7 @@ bool ax_vm_equal(ax_vm *vm, ax_value a, ax_value b, bool *out) {
     ax_list *x = AX_AS_LIST(a), *y = AX_AS_LIST(b);
     if (x->len != y->len) { *out = false; return true; }
     for (int64_t i = 0; i < x->len; i++) {
-      if (!ax_vm_equal(vm, x->items[i], y->items[i], out)) return false;
+      if (!equal_depth(vm, x->items[i], y->items[i], out, depth + 1)) return false;
       if (!*out) return true;
     }
     *out = true;
@@ -516,7 +525,7 @@ bool ax_vm_equal(ax_vm *vm, ax_value a, ax_value b, bool *out) {
     while (ax_table_next(&x->t, &pos, &e)) {
       ax_value v;
       if (!ax_table_get(&y->t, e->key, &v)) { *out = false; return true; }
-      if (!ax_vm_equal(vm, e->val, v, out)) return false;
+      if (!equal_depth(vm, e->val, v, out, depth + 1)) return false;
       if (!*out) return true;
     }
     *out = true;

@@ -441,8 +441,11 @@ dispatch:
           kw.n = nkw; kw.names = kn; kw.vals = recv + 1 + argc;
         }
         ax_value out = AX_NIL;
+        void *saved_ud = vm->native_ud;
         vm->native_ud = n->ud;
-        if (!n->fn(vm, recv, argc + 1, nkw ? &kw : NULL, &out)) THROW();
+        bool ok = n->fn(vm, recv, argc + 1, nkw ? &kw : NULL, &out);
+        vm->native_ud = saved_ud;
+        if (!ok) THROW();
         *recv = out;
         sp = recv + 1;
         DISPATCH();
