@@ -433,18 +433,9 @@ static int can_end(int k) {
 /* A line starting with one of these continues the previous one. */
 static int continues(int k) { return k == '.' || k == T_ARROW || k == T_ELSE || k == T_AND || k == T_OR; }
 
-/* Input ending right after one of these is unfinished (the REPL asks for more). */
-static int wants_more(int k) {
-  switch (k) {
-  case '+': case '-': case '*': case '/': case '%': case '@': case '<': case '>': case '=':
-  case ',': case '.': case ':': case T_POW: case T_EQ: case T_NE: case T_LE: case T_GE:
-  case T_PLUSEQ: case T_MINUSEQ: case T_STAREQ: case T_SLASHEQ: case T_ARROW: case T_FATARROW:
-  case T_DOTDOT: case T_AND: case T_OR: case T_NOT: case T_ELSE:
-    return 1;
-  default:
-    return 0;
-  }
-}
+/* Input ending right after this token is unfinished (the REPL asks for more): no TERM follows
+** it, so the next line would continue the statement (`x = 1 +`, `f(a,`, `for x in`, `else`). */
+static int wants_more(int k) { return k != 0 && k != T_TERM && k != T_AX_YYerror && !can_end(k); }
 
 static int closer_of(int open) { return open == '(' ? ')' : open == '[' ? ']' : '}'; }
 
