@@ -58,7 +58,7 @@ void ax_node_release(ax_node *n) {
   for (int i = 0; i < n->nin; i++) ax_tensor_release(n->in[i]);
   ax_free(n->in, sizeof(ax_tensor *) * (size_t)n->nin);
   ax_tensor_release(n->out);
-  ax_tensor_release(n->aux);
+  for (int i = 0; i < AX_MAX_OUTPUTS - 1; i++) ax_tensor_release(n->aux[i]);
   ax_tensor_release(n->gacc);
   ax_free(n, sizeof *n);
 }
@@ -81,7 +81,7 @@ ax_status ax_record(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at,
   n->ndim = o->ndim;
   memcpy(n->shape, o->shape, sizeof n->shape);
   n->dtype = o->dtype;
-  if (ax_op_table[op].nout > 1) n->aux = ax_tensor_retain(out[1]);
+  for (int i = 1; i < ax_op_table[op].nout && i < AX_MAX_OUTPUTS; i++) n->aux[i - 1] = ax_tensor_retain(out[i]);
   if (ax_grad_saves_output(op)) {
     ax_status s = alias(o, &n->out, err);
     if (s) {
@@ -230,7 +230,9 @@ ax_status ax_backward(ax_tensor *loss, ax_tensor *grad, ax_err *err) {
       break;
     }
     for (int i = 0; i < n->nin; i++) gin[i] = NULL;
-    s = ax_grad_rules[n->op](n, gn, gin, err);
+    ax_grad_rule rule = ax_grad_rule_of(n->op);
+    s = rule ? rule(n, gn, gin, err)
+             : ax_err_set(err, AX_E_UNSUPPORTED, "backward: %s has no backward rule", ax_op_name(n->op));
     for (int i = 0; i < n->nin; i++) {
       if (!s && gin[i] && n->in[i]->requires_grad) s = deliver(n->in[i], gin[i], err);
       ax_tensor_release(gin[i]);

@@ -13,7 +13,7 @@ typedef struct ax_node {
   ax_tensor **in;              /* retained inputs (nin entries) */
   ax_attrs attrs;
   ax_tensor *out;              /* alias of the output's data (no node), for rules that need it */
-  ax_tensor *aux;              /* second output (max/min indices), retained */
+  ax_tensor *aux[AX_MAX_OUTPUTS - 1];   /* out[1..] (max/min indices, saved statistics), retained */
   int ndim;                    /* output shape and dtype */
   int64_t shape[AX_MAX_DIMS];
   ax_dtype dtype;
@@ -26,6 +26,13 @@ typedef struct ax_node {
 ** differ (the engine casts). Rules call forward ops; grad mode is off while they run. */
 typedef ax_status (*ax_grad_rule)(const ax_node *n, ax_tensor *g, ax_tensor **gin, ax_err *err);
 extern const ax_grad_rule ax_grad_rules[AX_OP_COUNT];
+
+/* Registration for rows whose code lives outside the core library (runtime/neural): fills the
+** empty slots of the CPU kernel table and the rule table at start-up (before any op runs).
+** AX_E_VALUE when the slot is already taken. Lookups use ax_cpu_kernel / ax_grad_rule_of. */
+ax_status ax_op_register(ax_op op, ax_kernel_fn cpu_kernel, ax_grad_rule rule, ax_err *err);
+ax_kernel_fn ax_cpu_kernel(ax_op op);
+ax_grad_rule ax_grad_rule_of(ax_op op);
 int ax_grad_saves_output(ax_op op);   /* the rule reads n->out */
 
 /* Called by ax_op_call after a kernel succeeded. */

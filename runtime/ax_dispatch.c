@@ -11,6 +11,31 @@ const ax_op_info ax_op_table[AX_OP_COUNT] = {
 #undef AX_X
 };
 
+static ax_kernel_fn ext_kernels[AX_OP_COUNT];
+static ax_grad_rule ext_rules[AX_OP_COUNT];
+
+ax_status ax_op_register(ax_op op, ax_kernel_fn cpu_kernel, ax_grad_rule rule, ax_err *err) {
+  if ((unsigned)op >= AX_OP_COUNT) return ax_err_set(err, AX_E_VALUE, "op_register: invalid op %d", (int)op);
+  if (cpu_kernel && (ax_cpu_kernels.fn[op] || ext_kernels[op]))
+    return ax_err_set(err, AX_E_VALUE, "op_register: %s already has a cpu kernel", ax_op_name(op));
+  if (rule && (ax_grad_rules[op] || ext_rules[op]))
+    return ax_err_set(err, AX_E_VALUE, "op_register: %s already has a backward rule", ax_op_name(op));
+  if (cpu_kernel) ext_kernels[op] = cpu_kernel;
+  if (rule) ext_rules[op] = rule;
+  return AX_OK;
+}
+
+ax_kernel_fn ax_cpu_kernel(ax_op op) {
+  if ((unsigned)op >= AX_OP_COUNT) return NULL;
+  if (ax_op_table[op].is_view) return ax_view_kernels[op];
+  return ax_cpu_kernels.fn[op] ? ax_cpu_kernels.fn[op] : ext_kernels[op];
+}
+
+ax_grad_rule ax_grad_rule_of(ax_op op) {
+  if ((unsigned)op >= AX_OP_COUNT) return NULL;
+  return ax_grad_rules[op] ? ax_grad_rules[op] : ext_rules[op];
+}
+
 const char *ax_op_name(ax_op op) { return (unsigned)op < AX_OP_COUNT ? ax_op_table[op].name : "?"; }
 
 int ax_op_lookup(const char *name, ax_op *out) {
@@ -23,6 +48,7 @@ ax_status ax_op_call(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at
                      ax_tensor **out, ax_err *err) {
   if ((unsigned)op >= AX_OP_COUNT) return ax_err_set(err, AX_E_VALUE, "op_call: invalid op %d", (int)op);
   const ax_op_info *row = &ax_op_table[op];
+  if (row->nout > AX_MAX_OUTPUTS) return ax_err_set(err, AX_E_VALUE, "%s: too many outputs", row->name);
   for (int i = 0; i < row->nout; i++) out[i] = NULL;
   if (row->nin >= 0 ? nin != row->nin : nin < 1)
     return ax_err_set(err, AX_E_VALUE, "%s: expects %s%d input tensor%s, got %d", row->name, row->nin < 0 ? "at least " : "",
@@ -45,6 +71,7 @@ ax_status ax_op_call(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at
   } else {
     const ax_kernel_table *kt = ax_backend_kernels(dev);
     fn = kt ? kt->fn[op] : NULL;
+    if (!fn && dev.type == AX_DEV_CPU) fn = ext_kernels[op];
   }
   if (!fn) {
     char d[32];

@@ -6,6 +6,11 @@
 #include <string.h>
 
 #include "ax_autograd.h"
+#if defined(__has_include)
+#if __has_include("neural/ax_nn_dispatch.h")
+#include "neural/ax_nn_dispatch.h"
+#endif
+#endif
 
 /* Expression context: ops return NULL after the first error, temporaries are released at the
 ** end, so a rule reads like the formula it implements. */
@@ -225,7 +230,7 @@ static ax_status max_min_rule(const ax_node *n, ax_tensor *g, ax_tensor **gin, a
     for (int i = 0; i < xx->ndim; i++) ks[i] = i == d ? 1 : xx->shape[i];
     ax_tensor *gk = NULL;
     if (!c->s) gk = T(c, ax_reshape(g, ks, xx->ndim, &gk, err), &gk);
-    if (!c->s) idx = T(c, ax_reshape(n->aux, ks, xx->ndim, &idx, err), &idx);
+    if (!c->s) idx = T(c, ax_reshape(n->aux[0], ks, xx->ndim, &idx, err), &idx);
     if (!c->s) z = T(c, ax_zeros_like(x, &z, err), &z);
     if (!c->s) o = T(c, xx->ndim ? ax_scatter_add(z, d, idx, gk, &o, err) : ax_add(z, g, &o, err), &o);
     give(c, gin, 0, o);
@@ -434,6 +439,9 @@ const ax_grad_rule ax_grad_rules[AX_OP_COUNT] = {
     [AX_OP_SLICE_SCATTER] = g_slice_scatter, [AX_OP_CAST] = g_identity, [AX_OP_COPY] = g_copy,
     [AX_OP_RESHAPE] = g_reshape, [AX_OP_PERMUTE] = g_permute, [AX_OP_SLICE] = g_slice,
     [AX_OP_EXPAND] = g_expand,
+#ifdef AX_NN_GRAD_RULES
+    AX_NN_GRAD_RULES
+#endif
 };
 
 int ax_grad_saves_output(ax_op op) {

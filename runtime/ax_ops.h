@@ -9,8 +9,10 @@
 #include "ax_tensor.h"
 
 /* Row: X(ENUM, "name", inputs (-1: variadic), outputs, differentiable, is_view)
-** Variadic ops take >= 1 inputs. Ops with 2 outputs may leave out[1] NULL (max without dim). */
-#define AX_OP_LIST(X)                          \
+** Variadic ops take >= 1 inputs. Ops with 2 outputs may leave out[1] NULL (max without dim).
+** Only out[0] carries a gradient; further outputs (indices, saved statistics) are kept by the
+** tape node for the backward rule (n->aux[0..]). */
+#define AX_CORE_OP_LIST(X)                     \
   /* elementwise unary (cpu/elementwise.c) */  \
   X(NEG, "neg", 1, 1, 1, 0)                    \
   X(ABS, "abs", 1, 1, 1, 0)                    \
@@ -81,12 +83,31 @@
   X(SLICE, "slice", 1, 1, 1, 1)                \
   X(EXPAND, "expand", 1, 1, 1, 1)
 
+/* Neural rows (runtime/neural) join the list from runtime/neural/ax_nn_oplist.h when it exists:
+** it defines AX_NN_OP_LIST(X) with the same columns. Their CPU kernels and backward rules join
+** the tables from runtime/neural/ax_nn_dispatch.h (AX_NN_CPU_KERNELS, AX_NN_GRAD_RULES: lists
+** of designated initializers), so the neural library adds ops without editing core files. */
+#if defined(__has_include)
+#if __has_include("neural/ax_nn_oplist.h")
+#include "neural/ax_nn_oplist.h"
+#endif
+#endif
+#ifndef AX_NN_OP_LIST
+#define AX_NN_OP_LIST(X)
+#endif
+#define AX_OP_LIST(X) AX_CORE_OP_LIST(X) AX_NN_OP_LIST(X)
+
 typedef enum {
 #define AX_X(E, n, i, o, d, v) AX_OP_##E,
-  AX_OP_LIST(AX_X)
+  AX_CORE_OP_LIST(AX_X)
+  AX_OP_CORE_END,                      /* rows from here on come from AX_NN_OP_LIST */
+  AX_OP_NN_BEFORE_ = AX_OP_CORE_END - 1,
+  AX_NN_OP_LIST(AX_X)
 #undef AX_X
   AX_OP_COUNT
 } ax_op;
+
+#define AX_MAX_OUTPUTS 4   /* outputs per row: out[0] is differentiable, the rest are saved */
 
 typedef struct {
   const char *name;
@@ -109,6 +130,8 @@ typedef struct {
   int reduce;                 /* scatter: 0 replace, 1 add */
   ax_dtype dtype;             /* cast */
   ax_device device;           /* copy: target device */
+  int64_t iv[16];             /* op-specific integers (neural rows: stride, padding, groups, ...) */
+  double fv[4];               /* op-specific reals (eps, momentum, ...) */
 } ax_attrs;
 
 /* A backend kernel: reads inputs, allocates and fills outputs (nout of the row). */

@@ -1,6 +1,11 @@
 /* runtime/cpu/kernels.c — the CPU kernel table: one designated initializer per op row.
 ** Invariant: every non-view row of AX_OP_LIST has an entry (tests/ops checks completeness). */
 #include "cpu.h"
+#if defined(__has_include)
+#if __has_include("../neural/ax_nn_dispatch.h")
+#include "../neural/ax_nn_dispatch.h"
+#endif
+#endif
 
 #define UNARY(E) static ax_status k_##E(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) { return cpu_unary(AX_OP_##E, in, nin, at, out, err); }
 #define BINARY(E) static ax_status k_##E(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) { return cpu_binary(AX_OP_##E, in, nin, at, out, err); }
@@ -36,4 +41,7 @@ const ax_kernel_table ax_cpu_kernels = {{
     [AX_OP_SLICE_SCATTER] = cpu_slice_scatter,
     [AX_OP_CAST] = cpu_cast,
     [AX_OP_COPY] = cpu_copy,
+#ifdef AX_NN_CPU_KERNELS
+    AX_NN_CPU_KERNELS
+#endif
 }};
