@@ -743,6 +743,30 @@ const ax_foreign_class ax_loader_class = {
   .iter = l_iter,
 };
 
+bool ax_loader_new(ax_vm *vm, ax_value x, ax_value y, int64_t batch, bool shuffle, int64_t seed, ax_value *out) {
+  ax_tensor *tx = ax_value_tensor(x), *ty = ax_value_tensor(y);
+  if (!tx || tx->ndim == 0) return ax_vm_raise(vm, "type", "loader: x must be a tensor with a batch dimension");
+  if (ty && (ty->ndim == 0 || ty->shape[0] != tx->shape[0]))
+    return ax_vm_raise(vm, "shape", "loader: x has %lld samples but y has %lld", (long long)tx->shape[0],
+                       (long long)(ty->ndim ? ty->shape[0] : 0));
+  if (batch < 1) return ax_vm_raise(vm, "value", "loader: batch must be positive");
+  loader *l = ax_calloc(1, sizeof *l);
+  if (!l) return ax_vm_oom(vm);
+  l->x = x;
+  l->y = ty ? y : AX_NIL;
+  l->transform = AX_NIL;
+  l->n = tx->shape[0];
+  l->batch = batch;
+  l->shuffle = shuffle;
+  l->seed = seed;
+  *out = ax_foreign_new(vm, &ax_loader_class, l);
+  if (AX_IS_NIL(*out)) {
+    ax_free(l, sizeof *l);
+    return false;
+  }
+  return true;
+}
+
 static bool d_loader(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   static const char *const allowed[] = {"batch", "batch_size", "shuffle", "seed", "drop_last", "transform", NULL};
   if (!ax_kw_check(vm, "data.loader", kw, allowed) || !ax_arg_count(vm, "data.loader", argc, 1, 2)) return false;

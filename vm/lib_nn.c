@@ -12,6 +12,7 @@
 #include "ax_ops.h"
 #include "lib_tensor.h"
 #include "net.h"
+#include "lib_train.h"
 
 /* ---- temporaries: compose ops without a release after every call ---- */
 
@@ -1036,6 +1037,9 @@ static bool l_mse(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value
 }
 
 static bool l_l1(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  /* l1(0.01) is the regularizer for train(regularize:), l1(input, target) the loss */
+  if (argc == 1 && AX_IS_NUM(args[0]))
+    return ax_make_regularizer(vm, "l1", AX_IS_INT(args[0]) ? (double)args[0].as.i : args[0].as.f, 0, out);
   tmps k = {0};
   ax_tensor *a, *b;
   int red;
@@ -1373,5 +1377,6 @@ static bool nn_init(ax_vm *vm, ax_module *m) {
 }
 
 bool ax_lib_nn_open(ax_vm *vm) {
-  return ax_vm_register_module_lazy(vm, "nn", nn_init) && ax_vm_register_globals(vm, nn_prelude);
+  return ax_vm_register_module_lazy(vm, "nn", nn_init) && ax_vm_register_globals(vm, nn_prelude) &&
+         ax_lib_net_open(vm);
 }

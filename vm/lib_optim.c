@@ -142,6 +142,10 @@ static bool make_optim(ax_vm *vm, ax_optim_kind kind, ax_value *args, int argc, 
   return true;
 }
 
+bool ax_optim_make(ax_vm *vm, ax_optim_kind kind, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  return make_optim(vm, kind, args, argc, kw, out);
+}
+
 #define OPTIM_CTOR(name, KIND)                                                                  \
   static bool f_##name(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {   \
     return make_optim(vm, KIND, args, argc, kw, out);                                           \

@@ -8,6 +8,8 @@
 bool ax_lib_optim_open(ax_vm *vm);
 extern const ax_foreign_class ax_optim_class;
 extern const ax_foreign_class ax_sched_class;
+/* optim.<kind>(m, lr: ..., ...) from C (train() builds the network's default optimizer with it). */
+bool ax_optim_make(ax_vm *vm, ax_optim_kind kind, ax_value *args, int argc, const ax_kw *kw, ax_value *out);
 /* The optimizer inside v, or NULL. */
 ax_optim *ax_value_optim(ax_value v);
 /* Parameters of a network (params()), a tensor or a list of tensors, as a list value. */

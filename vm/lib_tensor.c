@@ -1327,7 +1327,7 @@ static bool call_as_method(ax_vm *vm, const char *name, ax_value *args, int argc
   }
 FUNC_FORM(reshape) FUNC_FORM(view) FUNC_FORM(transpose) FUNC_FORM(permute) FUNC_FORM(flatten)
 FUNC_FORM(squeeze) FUNC_FORM(unsqueeze) FUNC_FORM(exp) FUNC_FORM(log) FUNC_FORM(sqrt) FUNC_FORM(sin)
-FUNC_FORM(cos) FUNC_FORM(tanh) FUNC_FORM(sigmoid) FUNC_FORM(relu) FUNC_FORM(gelu) FUNC_FORM(silu)
+FUNC_FORM(cos) FUNC_FORM(tanh) FUNC_FORM(sigmoid) FUNC_FORM(relu) FUNC_FORM(silu)
 FUNC_FORM(softmax) FUNC_FORM(log_softmax) FUNC_FORM(mean) FUNC_FORM(std) FUNC_FORM(argmax)
 FUNC_FORM(argmin) FUNC_FORM(norm) FUNC_FORM(matmul) FUNC_FORM(detach) FUNC_FORM(clamp) FUNC_FORM(gather)
 FUNC_FORM(masked_fill) FUNC_FORM(index_select) FUNC_FORM(cumsum) FUNC_FORM(prod) FUNC_FORM(split)
@@ -1715,7 +1715,7 @@ static const ax_native_reg prelude[] = {
   {"unsqueeze", f_unsqueeze, -1},  {"exp", f_exp, -1},              {"log", f_log, -1},
   {"sqrt", f_sqrt, -1},            {"sin", f_sin, -1},              {"cos", f_cos, -1},
   {"tanh", f_tanh, -1},            {"sigmoid", f_sigmoid, -1},      {"relu", f_relu, -1},
-  {"gelu", f_gelu, -1},            {"silu", f_silu, -1},            {"softmax", f_softmax, -1},
+  {"silu", f_silu, -1},            {"softmax", f_softmax, -1},
   {"log_softmax", f_log_softmax, -1}, {"mean", f_mean, -1},         {"std", f_std, -1},
   {"argmax", f_argmax, -1},        {"argmin", f_argmin, -1},        {"norm", f_norm, -1},
   {"matmul", f_matmul, -1},        {"detach", f_detach, -1},        {"clamp", f_clamp, -1},
