@@ -41,6 +41,30 @@ ax_status ax_fill_(ax_tensor *t, double v, ax_err *err) {
   return AX_OK;
 }
 
+ax_status ax_copy_(ax_tensor *dst, ax_tensor *src, ax_err *err) {
+  char sa[160], sb[160];
+  if (dst->storage->device.type != AX_DEV_CPU || src->storage->device.type != AX_DEV_CPU)
+    return ax_err_set(err, AX_E_UNSUPPORTED, "copy_: only cpu tensors in this build");
+  int ok = src->ndim <= dst->ndim;
+  for (int i = 0; ok && i < src->ndim; i++) {
+    int64_t ds = dst->shape[dst->ndim - src->ndim + i];
+    ok = src->shape[i] == ds || src->shape[i] == 1;
+  }
+  if (!ok)
+    return ax_err_set(err, AX_E_SHAPE, "copy_: shape %s cannot be broadcast to %s", ax_shape_str(src->shape, src->ndim, sa, sizeof sa),
+                      ax_shape_str(dst->shape, dst->ndim, sb, sizeof sb));
+  ax_tensor *tmp = NULL;
+  if (src->storage == dst->storage) {   /* overlapping views: go through a copy */
+    ax_status s = ax_tensor_empty(src->shape, src->ndim, src->dtype, AX_CPU, &tmp, err);
+    if (s) return s;
+    cpu_copy_into(tmp, src, err);
+    src = tmp;
+  }
+  cpu_copy_into(dst, src, err);
+  ax_tensor_release(tmp);
+  return AX_OK;
+}
+
 ax_status ax_full(const int64_t *shape, int ndim, double v, ax_dtype dt, ax_tensor **out, ax_err *err) {
   ax_tensor *t;
   ax_status s = ax_tensor_empty(shape, ndim, dt, AX_CPU, &t, err);

@@ -108,6 +108,10 @@ ax_status ax_linspace(double start, double stop, int64_t n, ax_dtype dt, ax_tens
 ax_status ax_eye(int64_t n, int64_t m, ax_dtype dt, ax_tensor **out, ax_err *err);
 /* Fill an existing tensor (any view) with v, in place, not recorded by autograd. */
 ax_status ax_fill_(ax_tensor *t, double v, ax_err *err);
+/* dst[...] = src in place (index assignment, copy_, optimizer updates): src is broadcast to dst's
+** shape and converted to dst's dtype; dst may be any strided view; src may overlap dst. Not
+** recorded by autograd. "copy_: shape [3] cannot be broadcast to [2, 4]" on mismatch. */
+ax_status ax_copy_(ax_tensor *dst, ax_tensor *src, ax_err *err);
 
 /* ---- random numbers: one Philox 4x32-10 generator; ax_seed makes runs bit-reproducible ---- */
 void ax_seed(uint64_t seed);

@@ -222,6 +222,23 @@ static void test_rng(void) {
   for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++) ax_tensor_release(mods[i]);
 }
 
+static void test_copy_inplace(void) {
+  ax_err err;
+  ax_tensor *x = rt_arange(12, AX_FLOAT32), *m, *col, *src, *a, *b;
+  OK(ax_reshape(x, SHP(3, 4), &m, &e_));
+  OK(ax_slice(m, 1, 1, 2, 1, &col, &e_));   /* m[:, 1:2], a strided [3, 1] view */
+  src = rt_vals((double[]){-1}, SHP(1), AX_INT64);
+  OK(ax_copy_(col, src, &e_));   /* broadcast + int64 -> float32 */
+  CHECK(rt_at(m, 0, 1, 0) == -1 && rt_at(m, 2, 1, 0) == -1 && rt_at(m, 2, 2, 0) == 10);
+  OK(ax_slice(x, 0, 1, AX_SLICE_NONE, 1, &a, &e_));   /* x[1:] = x[:-1] overlaps */
+  OK(ax_slice(x, 0, 0, -1, 1, &b, &e_));
+  OK(ax_copy_(a, b, &e_));
+  CHECK(rt_at(x, 0, 0, 0) == 0 && rt_at(x, 1, 0, 0) == 0 && rt_at(x, 2, 0, 0) == -1 && rt_at(x, 11, 0, 0) == 10);
+  ERR(ax_copy_(col, x, &err), AX_E_SHAPE, "copy_: shape [12] cannot be broadcast to [3, 1]");
+  ax_tensor *mods[] = {x, m, col, src, a, b};
+  for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++) ax_tensor_release(mods[i]);
+}
+
 static void test_large_parallel(void) {
   /* > 32K elements: runs on the pool; compare against a serial expectation */
   ax_tensor *x = rt_arange(1 << 20, AX_FLOAT32), *y, *s;
@@ -239,6 +256,7 @@ int main(void) {
   test_broadcast_promotion();
   test_creation_access();
   test_rng();
+  test_copy_inplace();
   test_large_parallel();
   ax_cpu_cache_clear();
   CHECK(ax_mem_live() == 0);
