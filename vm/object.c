@@ -117,7 +117,8 @@ ax_string *ax_str_fmt(ax_vm *vm, const char *fmt, ...) {
 ax_list *ax_list_new(ax_vm *vm, int64_t cap) {
   ax_list *l = ax_gc_alloc(vm, sizeof(ax_list), AX_O_LIST);
   if (!l) return NULL;
-  if (cap > 0 && !ax_list_reserve(vm, l, cap)) return NULL;
+  /* items is never NULL (even empty lists own a small array), so copies of 0 items are valid */
+  if (!ax_list_reserve(vm, l, cap > 0 ? cap : 1)) return NULL;
   return l;
 }
 
