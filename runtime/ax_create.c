@@ -167,52 +167,69 @@ void ax_seed(uint64_t seed) {
 ax_rng_state ax_rng_get_state(void) { return rng; }
 void ax_rng_set_state(ax_rng_state s) { rng = s; }
 
-static inline void philox(uint32_t ctr[4], uint32_t k0, uint32_t k1) {
+typedef enum { R_UNIFORM, R_NORMAL, R_INT, R_BERNOULLI } rkind;
+typedef struct { rkind kind; uint64_t seed, base; double *dst; uint64_t range; int64_t low; double p; } rctx;
+
+/* Elements 2k and 2k+1 come from block base + k: its two 64-bit halves give two 53-bit uniforms
+** (A, B); normals are the Box-Muller pair (R cos t, R sin t) with R from A and t from B. */
+static inline double value_of(const rctx *c, uint64_t a, uint64_t b, int lane, double ua, double ub) {
+  double u = lane ? ub : ua;
+  switch (c->kind) {
+  case R_UNIFORM: return u;
+  case R_BERNOULLI: return u >= c->p ? 1.0 / (1.0 - c->p) : 0.0;
+  case R_INT: return (double)(c->low + (int64_t)(((unsigned __int128)(lane ? b : a) * c->range) >> 64));
+  case R_NORMAL: {
+    double r = sqrt(-2.0 * log(1.0 - ua));   /* 1 - ua in (0, 1] */
+    return lane ? r * sin(6.283185307179586 * ub) : r * cos(6.283185307179586 * ub);
+  }
+  }
+  return 0;
+}
+
+/* 8 blocks at a time in lanes, so the 32x32->64 multiplies of the rounds vectorise. */
+#define LANES 8
+static void philox8(uint64_t seed, uint64_t first, uint32_t w[4][LANES]) {
+  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+  for (int l = 0; l < LANES; l++) {
+    uint64_t ctr = first + (uint64_t)l;
+    w[0][l] = (uint32_t)ctr;
+    w[1][l] = (uint32_t)(ctr >> 32);
+    w[2][l] = 0;
+    w[3][l] = 0;
+  }
   for (int r = 0; r < 10; r++) {
-    uint64_t p0 = (uint64_t)0xD2511F53u * ctr[0], p1 = (uint64_t)0xCD9E8D57u * ctr[2];
-    uint32_t n0 = (uint32_t)(p1 >> 32) ^ ctr[1] ^ k0, n2 = (uint32_t)(p0 >> 32) ^ ctr[3] ^ k1;
-    ctr[1] = (uint32_t)p1;
-    ctr[3] = (uint32_t)p0;
-    ctr[0] = n0;
-    ctr[2] = n2;
+    for (int l = 0; l < LANES; l++) {
+      uint64_t p0 = (uint64_t)0xD2511F53u * w[0][l], p1 = (uint64_t)0xCD9E8D57u * w[2][l];
+      uint32_t n0 = (uint32_t)(p1 >> 32) ^ w[1][l] ^ k0, n2 = (uint32_t)(p0 >> 32) ^ w[3][l] ^ k1;
+      w[1][l] = (uint32_t)p1;
+      w[3][l] = (uint32_t)p0;
+      w[0][l] = n0;
+      w[2][l] = n2;
+    }
     k0 += 0x9E3779B9u;
     k1 += 0xBB67AE85u;
   }
 }
 
-/* Block `i` of the stream (128 bits = 4 words). */
-static inline void block(uint64_t seed, uint64_t i, uint32_t w[4]) {
-  w[0] = (uint32_t)i;
-  w[1] = (uint32_t)(i >> 32);
-  w[2] = 0;
-  w[3] = 0;
-  philox(w, (uint32_t)seed, (uint32_t)(seed >> 32));
-}
-
-typedef enum { R_UNIFORM, R_NORMAL, R_INT, R_BERNOULLI } rkind;
-typedef struct { rkind kind; uint64_t seed, base; double *dst; uint64_t range; int64_t low; double p; } rctx;
-
-/* Element i uses block base + i/2 (two 32-bit words -> one 53-bit uniform, or a pair for Box-Muller). */
 static void gen_range(void *vctx, int64_t b, int64_t e) {
   const rctx *c = vctx;
-  for (int64_t i = b; i < e; i++) {
-    uint32_t w[4];
-    block(c->seed, c->base + (uint64_t)(i >> 1), w);
-    int h = (int)(i & 1) * 2;
-    uint64_t bits = ((uint64_t)w[h] << 32 | w[h + 1]);
-    double u = (double)(bits >> 11) * (1.0 / 9007199254740992.0);   /* [0, 1) */
-    switch (c->kind) {
-    case R_UNIFORM: c->dst[i] = u; break;
-    case R_BERNOULLI: c->dst[i] = u >= c->p ? 1.0 / (1.0 - c->p) : 0.0; break;
-    case R_INT: c->dst[i] = (double)(c->low + (int64_t)(((unsigned __int128)bits * c->range) >> 64)); break;
-    case R_NORMAL: {
-      /* Box-Muller on (u1, u2) from the other half of the block: each element its own pair */
-      uint64_t b2 = ((uint64_t)w[2 - h] << 32 | w[3 - h]);
-      double u1 = ((double)(bits >> 11) + 1.0) * (1.0 / 9007199254740993.0);   /* (0, 1] */
-      double u2 = (double)(b2 >> 11) * (1.0 / 9007199254740992.0);
-      c->dst[i] = sqrt(-2.0 * log(u1)) * (h ? sin(6.283185307179586 * u2) : cos(6.283185307179586 * u2));
-      break;
-    }
+  int64_t i = b;
+  while (i < e) {
+    uint32_t w[4][LANES];
+    uint64_t first = (uint64_t)(i >> 1);
+    philox8(c->seed, c->base + first, w);
+    for (int l = 0; l < LANES && i < e; l++) {
+      if ((uint64_t)(i >> 1) != first + (uint64_t)l) break;
+      uint64_t A = (uint64_t)w[0][l] << 32 | w[1][l], B = (uint64_t)w[2][l] << 32 | w[3][l];
+      double ua = (double)(A >> 11) * (1.0 / 9007199254740992.0), ub = (double)(B >> 11) * (1.0 / 9007199254740992.0);
+      if (c->kind == R_NORMAL && !(i & 1) && i + 1 < e) {   /* both lanes from one log/sqrt */
+        double r = sqrt(-2.0 * log(1.0 - ua)), t = 6.283185307179586 * ub;
+        c->dst[i] = r * cos(t);
+        c->dst[i + 1] = r * sin(t);
+        i += 2;
+        continue;
+      }
+      for (int lane = (int)(i & 1); lane < 2 && i < e; lane++, i++) c->dst[i] = value_of(c, A, B, lane, ua, ub);
     }
   }
 }
