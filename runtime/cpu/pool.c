@@ -3,6 +3,7 @@
 ** Invariant: the pool never runs during a BLAS call (matmul calls BLAS from the caller's thread
 ** only and never inside cpu_parallel_for), so OpenBLAS's 2 threads do not oversubscribe. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,25 +17,30 @@ static pthread_cond_t cv_job = PTHREAD_COND_INITIALIZER, cv_done = PTHREAD_COND_
 static int nworkers;
 static uint64_t generation;
 static int remaining;
-static struct { cpu_range_fn fn; void *ctx; int64_t n; int parts; } job;
+/* A job is cut into `parts` chunks that the caller and the workers claim one at a time, so a
+** thread that the OS delays (these machines are shared) does not hold up the whole op. */
+static struct { cpu_range_fn fn; void *ctx; int64_t n; int parts; _Atomic int next; } job;
 static _Thread_local int in_worker;
 
-static void run_part(int part) {
-  int64_t b = job.n * part / job.parts, e = job.n * (part + 1) / job.parts;
-  if (b < e) job.fn(job.ctx, b, e);
+static void run_parts(void) {
+  for (;;) {
+    int part = atomic_fetch_add(&job.next, 1);
+    if (part >= job.parts) return;
+    int64_t b = job.n * part / job.parts, e = job.n * (part + 1) / job.parts;
+    if (b < e) job.fn(job.ctx, b, e);
+  }
 }
 
 static void *worker(void *arg) {
-  int id = (int)(intptr_t)arg;
+  (void)arg;
   uint64_t seen = 0;
   in_worker = 1;
   pthread_mutex_lock(&mu);
   for (;;) {
     while (generation == seen) pthread_cond_wait(&cv_job, &mu);
     seen = generation;
-    int parts = job.parts;
     pthread_mutex_unlock(&mu);
-    if (id + 1 < parts) run_part(id + 1);
+    run_parts();
     pthread_mutex_lock(&mu);
     if (--remaining == 0) pthread_cond_signal(&cv_done);
   }
@@ -50,7 +56,7 @@ static void pool_init(void) {
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&th, &a, worker, (void *)(intptr_t)i) == 0) nworkers++;
+    if (pthread_create(&th, &a, worker, NULL) == 0) nworkers++;
     pthread_attr_destroy(&a);
   }
 }
@@ -65,8 +71,8 @@ void cpu_parallel_for(int64_t n, int64_t min_per_thread, cpu_range_fn fn, void *
   int threads = cpu_num_threads();
   if (min_per_thread < 1) min_per_thread = 1;
   int64_t parts = n / min_per_thread;
-  if (parts > threads) parts = threads;
-  if (parts < 2 || in_worker || pthread_mutex_trylock(&busy) != 0) {
+  if (parts > 8 * threads) parts = 8 * threads;
+  if (parts < 2 || threads < 2 || in_worker || pthread_mutex_trylock(&busy) != 0) {
     fn(ctx, 0, n);
     return;
   }
@@ -75,11 +81,12 @@ void cpu_parallel_for(int64_t n, int64_t min_per_thread, cpu_range_fn fn, void *
   job.ctx = ctx;
   job.n = n;
   job.parts = (int)parts;
+  atomic_store(&job.next, 0);
   remaining = nworkers;
   generation++;
   pthread_cond_broadcast(&cv_job);
   pthread_mutex_unlock(&mu);
-  run_part(0);
+  run_parts();
   pthread_mutex_lock(&mu);
   while (remaining > 0) pthread_cond_wait(&cv_done, &mu);
   pthread_mutex_unlock(&mu);
