@@ -32,6 +32,9 @@ int anx_vm_run_string(anx_vm *vm, const char *name, const char *src, size_t len)
 /* Parse and compile only (anx --check); with disasm != 0 print the bytecode to stdout. */
 int anx_vm_check_file(anx_vm *vm, const char *path, int disasm);
 
+/* `anx --explain`: networks report their layer kinds and shapes as they are built. */
+void anx_vm_set_explain(anx_vm *vm, int on);
+
 /* Interactive read-eval-print loop on stdin (libedit on a terminal, plain lines otherwise). */
 int anx_repl(anx_vm *vm);
 

@@ -77,6 +77,8 @@ bool ax_vm_register_method(ax_vm *vm, ax_okind kind, const char *name, ax_native
 }
 
 void ax_vm_set_network_hook(ax_vm *vm, ax_network_hook hook) { vm->network_hook = hook; }
+bool ax_vm_explain_mode(ax_vm *vm) { return vm->explain; }
+void anx_vm_set_explain(anx_vm *vm, int on) { vm->explain = on != 0; }
 
 /* ---- lifetime ---- */
 

@@ -92,6 +92,9 @@ ax_value ax_bound_new(ax_vm *vm, ax_value self, ax_value method);
 ** instance (or the constructor when spec.ctor is true) in *out. */
 typedef bool (*ax_network_hook)(ax_vm *vm, ax_value spec, ax_value *out);
 void ax_vm_set_network_hook(ax_vm *vm, ax_network_hook hook);
+/* true under `anx --explain FILE`: the neural library prints each network's layer kinds and
+** shapes to stdout as it builds them (the script runs as usual). */
+bool ax_vm_explain_mode(ax_vm *vm);
 
 /* ---- errors ---- */
 bool ax_vm_raise(ax_vm *vm, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -68,6 +68,7 @@ struct ax_vm {
   void *native_ud;
 
   ax_network_hook network_hook;
+  bool explain;            /* anx --explain */
   ax_list *argv;
   char *exe_dir;
   int exit_code_hint;

@@ -23,6 +23,7 @@ static void usage(FILE *f) {
           "  anx -e CODE          run CODE\n"
           "  anx --check FILE     parse and compile only (exit 65 on errors)\n"
           "  anx --disasm FILE    print the bytecode of FILE\n"
+          "  anx --explain FILE   run FILE, printing each network's layer kinds and shapes\n"
           "  anx debug FILE       start the debugger\n"
           "  anx --max-memory=SIZE ...    limit memory (bytes, or with K, M, G; also ANX_MAX_MEMORY)\n"
           "  anx --version        print the version\n"
@@ -80,6 +81,11 @@ int main(int argc, char **argv) {
   } else if (argc >= 2 && (strcmp(argv[1], "--check") == 0 || strcmp(argv[1], "--disasm") == 0)) {
     if (argc < 3) { usage(stderr); anx_vm_free(vm); return 64; }
     rc = anx_vm_check_file(vm, argv[2], strcmp(argv[1], "--disasm") == 0);
+  } else if (argc >= 2 && strcmp(argv[1], "--explain") == 0) {
+    if (argc < 3) { usage(stderr); anx_vm_free(vm); return 64; }
+    anx_vm_set_explain(vm, 1);
+    anx_vm_set_args(vm, argc - 3, argv + 3);
+    rc = anx_vm_run_file(vm, argv[2]);
   } else if (argc >= 2 && argv[1][0] == '-' && argv[1][1]) {
     fprintf(stderr, "anx: unknown option '%s'\n", argv[1]);
     usage(stderr);
