@@ -1,0 +1,38 @@
+/* runtime/neural/ax_nn_dispatch.h — CPU kernels and backward rules of the neural rows, as lists of
+** designated initializers that runtime/cpu/kernels.c and runtime/ax_grad_rules.c splice into their
+** tables. The functions live in runtime/neural/ax_nn.c. */
+#ifndef AX_NN_DISPATCH_H
+#define AX_NN_DISPATCH_H
+
+#include "ax_autograd.h"
+
+#define AX_NN_KERNEL(name) \
+  ax_status ax_nn_k_##name(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+#define AX_NN_RULE(name) ax_status ax_nn_g_##name(const ax_node *n, ax_tensor *g, ax_tensor **gin, ax_err *err);
+
+AX_NN_KERNEL(conv2d) AX_NN_KERNEL(conv2d_bwd) AX_NN_KERNEL(convt2d) AX_NN_KERNEL(convt2d_bwd)
+AX_NN_KERNEL(max_pool2d) AX_NN_KERNEL(max_pool2d_bwd) AX_NN_KERNEL(avg_pool2d) AX_NN_KERNEL(avg_pool2d_bwd)
+AX_NN_KERNEL(adaptive_pool) AX_NN_KERNEL(adaptive_pool_bwd) AX_NN_KERNEL(batch_norm) AX_NN_KERNEL(batch_norm_bwd)
+AX_NN_KERNEL(layer_norm) AX_NN_KERNEL(layer_norm_bwd)
+AX_NN_RULE(conv2d) AX_NN_RULE(convt2d) AX_NN_RULE(max_pool2d) AX_NN_RULE(avg_pool2d) AX_NN_RULE(adaptive_pool)
+AX_NN_RULE(batch_norm) AX_NN_RULE(layer_norm)
+#undef AX_NN_KERNEL
+#undef AX_NN_RULE
+
+#define AX_NN_CPU_KERNELS                                                                            \
+  [AX_OP_CONV2D] = ax_nn_k_conv2d, [AX_OP_CONV2D_BWD] = ax_nn_k_conv2d_bwd,                          \
+  [AX_OP_CONV_TRANSPOSE2D] = ax_nn_k_convt2d, [AX_OP_CONV_TRANSPOSE2D_BWD] = ax_nn_k_convt2d_bwd,    \
+  [AX_OP_MAX_POOL2D] = ax_nn_k_max_pool2d, [AX_OP_MAX_POOL2D_BWD] = ax_nn_k_max_pool2d_bwd,          \
+  [AX_OP_AVG_POOL2D] = ax_nn_k_avg_pool2d, [AX_OP_AVG_POOL2D_BWD] = ax_nn_k_avg_pool2d_bwd,          \
+  [AX_OP_ADAPTIVE_AVG_POOL2D] = ax_nn_k_adaptive_pool,                                               \
+  [AX_OP_ADAPTIVE_AVG_POOL2D_BWD] = ax_nn_k_adaptive_pool_bwd,                                       \
+  [AX_OP_BATCH_NORM] = ax_nn_k_batch_norm, [AX_OP_BATCH_NORM_BWD] = ax_nn_k_batch_norm_bwd,          \
+  [AX_OP_LAYER_NORM] = ax_nn_k_layer_norm, [AX_OP_LAYER_NORM_BWD] = ax_nn_k_layer_norm_bwd,
+
+#define AX_NN_GRAD_RULES                                                                             \
+  [AX_OP_CONV2D] = ax_nn_g_conv2d, [AX_OP_CONV_TRANSPOSE2D] = ax_nn_g_convt2d,                       \
+  [AX_OP_MAX_POOL2D] = ax_nn_g_max_pool2d, [AX_OP_AVG_POOL2D] = ax_nn_g_avg_pool2d,                  \
+  [AX_OP_ADAPTIVE_AVG_POOL2D] = ax_nn_g_adaptive_pool, [AX_OP_BATCH_NORM] = ax_nn_g_batch_norm,      \
+  [AX_OP_LAYER_NORM] = ax_nn_g_layer_norm,
+
+#endif
