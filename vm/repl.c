@@ -3,9 +3,11 @@
 ** parser reports incomplete input), plain line reading when stdin is not a terminal.
 ** Invariant: every complete chunk runs in one persistent module, so globals survive lines;
 ** errors are printed and the loop goes on; Ctrl-C cancels the line or the running statement. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 #include <editline/readline.h>
@@ -104,6 +106,43 @@ static char **complete(const char *text, int start, int end) {
   return rl_completion_matches(text, generator);
 }
 
+/* Line input through libedit's callback interface, so Ctrl-C (which interrupts select with
+** EINTR and sets ax_interrupted) cancels the line being typed at once. */
+static char *cb_line;
+static bool cb_done;
+
+static void on_line(char *line) {
+  cb_line = line;
+  cb_done = true;
+  rl_callback_handler_remove();
+}
+
+static char *read_line_tty(const char *prompt, bool *cancelled) {
+  cb_line = NULL;
+  cb_done = false;
+  *cancelled = false;
+  rl_callback_handler_install(prompt, on_line);
+  while (!cb_done) {
+    fd_set fds;
+    FD_ZERO(&fds);
+    FD_SET(0, &fds);
+    int r = select(1, &fds, NULL, NULL, NULL);
+    if (r < 0) {
+      if (errno == EINTR && ax_interrupted) {
+        ax_interrupted = 0;
+        *cancelled = true;
+        rl_callback_handler_remove();
+        return NULL;
+      }
+      if (errno == EINTR) continue;
+      rl_callback_handler_remove();
+      return NULL;
+    }
+    if (r > 0) rl_callback_read_char();
+  }
+  return cb_line;
+}
+
 static void history_path(char *out, size_t n) {
   const char *home = getenv("HOME");
   const char *f = getenv("ANX_HISTORY");
@@ -178,11 +217,12 @@ int anx_repl(anx_vm *vm) {
     char *line;
     ax_interrupted = 0;
     if (tty) {
-      line = readline(len ? "... " : ">>> ");
-      if (ax_interrupted) {   /* Ctrl-C while editing: drop the pending chunk */
-        free(line);
+      bool cancelled;
+      line = read_line_tty(len ? "... " : ">>> ", &cancelled);
+      if (cancelled) {   /* Ctrl-C while editing: drop the line and any pending chunk */
         len = 0;
-        printf("\n");
+        printf("^C\n");
+        fflush(stdout);
         continue;
       }
     } else {
