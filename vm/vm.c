@@ -266,7 +266,7 @@ not_callable:
 
 bool ax_vm_call(ax_vm *vm, ax_value fn, int argc, const ax_value *args, const ax_kw *kw, ax_value *out) {
   int nkw = kw ? kw->n : 0;
-  if (vm->cdepth >= AX_MAX_CDEPTH) return ax_vm_raise(vm, "stack", "stack overflow (native calls nested too deeply)");
+  if (vm->cdepth >= AX_MAX_CDEPTH) return ax_vm_raise(vm, "stack", "stack overflow");
   if (vm->sp + argc + nkw + 1 >= vm->stack_end) return ax_vm_raise(vm, "stack", "stack overflow");
   ax_value *base = vm->sp;
   *vm->sp++ = fn;
