@@ -45,7 +45,7 @@ static ax_status pool_check(const ax_nn_pool2d_desc *d, const char *op, int64_t 
 }
 
 ax_status ax_nn_pool2d_out_size(const ax_nn_pool2d_desc *d, int64_t *oh, int64_t *ow, ax_err *err) {
-  int64_t h, w;
+  int64_t h = 0, w = 0;
   ax_status st = pool_check(d, "pool2d", &h, &w, err);
   if (st) return st;
   if (oh) *oh = h;
