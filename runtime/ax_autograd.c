@@ -25,7 +25,7 @@ ax_status ax_set_requires_grad(ax_tensor *t, int on, ax_err *err) {
 }
 
 static ax_status alias(ax_tensor *t, ax_tensor **out, ax_err *err) {
-  ax_tensor *a = ax_malloc(sizeof *a);
+  ax_tensor *a = ax_header_alloc();
   if (!a) return ax_err_set(err, AX_E_NOMEM, "out of memory for a tensor header");
   *a = *t;
   a->refc = 1;

@@ -39,6 +39,9 @@ int ax_grad_saves_output(ax_op op);   /* the rule reads n->out */
 ax_status ax_record(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
 void ax_node_release(ax_node *n);
 
+/* A tensor header from the per-thread cache (freed by ax_tensor_release). */
+ax_tensor *ax_header_alloc(void);
+
 /* Shared with the view ops. */
 void ax_slice_bounds(int64_t size, int64_t *start, int64_t *stop, int64_t step, int64_t *len);
 ax_status ax_infer_shape(const char *op, const ax_tensor *x, const int64_t *shape, int ndim,

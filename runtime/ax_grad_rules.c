@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "ax_autograd.h"
-#if defined(__has_include)
+#if defined(__has_include) && !defined(AX_NO_NN_ROWS)   /* -DAX_NO_NN_ROWS: core rows only */
 #if __has_include("neural/ax_nn_dispatch.h")
 #include "neural/ax_nn_dispatch.h"
 #endif

@@ -87,7 +87,7 @@
 ** it defines AX_NN_OP_LIST(X) with the same columns. Their CPU kernels and backward rules join
 ** the tables from runtime/neural/ax_nn_dispatch.h (AX_NN_CPU_KERNELS, AX_NN_GRAD_RULES: lists
 ** of designated initializers), so the neural library adds ops without editing core files. */
-#if defined(__has_include)
+#if defined(__has_include) && !defined(AX_NO_NN_ROWS)   /* -DAX_NO_NN_ROWS: core rows only */
 #if __has_include("neural/ax_nn_oplist.h")
 #include "neural/ax_nn_oplist.h"
 #endif

@@ -48,10 +48,48 @@ static struct { void *p; size_t n; } cache[CACHE_SLOTS];
 static size_t cache_bytes;
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static size_t cpu_round(size_t n) { return n >= CACHE_MIN ? (n + 4095) & ~(size_t)4095 : n; }
+#define SMALL_MAX 1024
+#define SMALL_KEEP 32
+
+static size_t cpu_round(size_t n) {
+  if (n >= CACHE_MIN) return (n + 4095) & ~(size_t)4095;
+  return n <= SMALL_MAX ? (n + 63) & ~(size_t)63 : n;
+}
+
+/* Per-thread caches of small objects (tensor headers, storage records, data blocks up to 1 KiB):
+** a loop over small tensors would otherwise spend most of its time in malloc/free. The objects
+** stay counted by ax_mem while cached; ax_cpu_cache_clear returns the calling thread's. */
+static _Thread_local void *small_data[SMALL_MAX / 64][SMALL_KEEP];
+static _Thread_local int nsmall[SMALL_MAX / 64];
+static _Thread_local ax_tensor *hdr_cache[SMALL_KEEP];
+static _Thread_local ax_storage *sto_cache[SMALL_KEEP];
+static _Thread_local int nhdr, nsto;
+
+ax_tensor *ax_header_alloc(void) { return nhdr ? hdr_cache[--nhdr] : ax_malloc(sizeof(ax_tensor)); }
+static void header_free(ax_tensor *t) {
+  if (nhdr < SMALL_KEEP) hdr_cache[nhdr++] = t;
+  else ax_free(t, sizeof *t);
+}
+static ax_storage *storage_alloc(void) { return nsto ? sto_cache[--nsto] : ax_malloc(sizeof(ax_storage)); }
+static void storage_free(ax_storage *s) {
+  if (nsto < SMALL_KEEP) sto_cache[nsto++] = s;
+  else ax_free(s, sizeof *s);
+}
+
+static void small_clear(void) {
+  for (int b = 0; b < SMALL_MAX / 64; b++)
+    while (nsmall[b] > 0) ax_free_aligned(small_data[b][--nsmall[b]], (size_t)(b + 1) * 64);
+  while (nhdr > 0) ax_free(hdr_cache[--nhdr], sizeof(ax_tensor));
+  while (nsto > 0) ax_free(sto_cache[--nsto], sizeof(ax_storage));
+}
 
 static void *cpu_alloc(size_t n) {
   n = cpu_round(n);
+  if (n <= SMALL_MAX) {
+    int b = (int)(n / 64) - 1;
+    if (b >= 0 && nsmall[b] > 0) return small_data[b][--nsmall[b]];
+    return ax_malloc_aligned(n ? n : 64);
+  }
   if (n >= CACHE_MIN) {
     pthread_mutex_lock(&cache_mu);
     for (int i = 0; i < CACHE_SLOTS; i++)
@@ -75,6 +113,12 @@ static void *cpu_alloc(size_t n) {
 static void cpu_free(void *p, size_t n) {
   if (!p) return;
   n = cpu_round(n);
+  if (n <= SMALL_MAX) {
+    int b = (int)(n / 64) - 1;
+    if (b >= 0 && nsmall[b] < SMALL_KEEP) small_data[b][nsmall[b]++] = p;
+    else ax_free_aligned(p, n ? n : 64);
+    return;
+  }
   if (n >= CACHE_MIN) {
     pthread_mutex_lock(&cache_mu);
     if (cache_bytes + n <= CACHE_MAX_BYTES)
@@ -92,6 +136,7 @@ static void cpu_free(void *p, size_t n) {
 }
 
 void ax_cpu_cache_clear(void) {
+  small_clear();
   pthread_mutex_lock(&cache_mu);
   for (int i = 0; i < CACHE_SLOTS; i++)
     if (cache[i].p) {
@@ -135,7 +180,7 @@ ax_tensor *ax_tensor_retain(ax_tensor *t) {
 static void storage_release(ax_storage *s) {
   if (!s || --s->refc > 0) return;
   s->be->free(s->data, s->nbytes);
-  ax_free(s, sizeof *s);
+  storage_free(s);
 }
 
 /* Pending frees: releasing a tensor at the end of a long graph chain frees its node, which
@@ -148,7 +193,7 @@ static void destroy(ax_tensor *t) {
   storage_release(t->storage);
   ax_tensor *g = t->grad;
   struct ax_node *n = t->node;
-  ax_free(t, sizeof *t);
+  header_free(t);
   ax_tensor_release(g);
   if (n) ax_node_release(n);
 }
@@ -249,12 +294,12 @@ ax_status ax_tensor_empty(const int64_t *shape, int ndim, ax_dtype dt, ax_device
   if (!ax_size_mul((size_t)n, ax_dtype_size(dt), &nbytes) || nbytes > ((size_t)1 << 62))
     return ax_err_set(err, AX_E_NOMEM, "cannot allocate tensor of shape %s (%s): size overflows",
                       ax_shape_str(shape, ndim, b, sizeof b), ax_dtype_name(dt));
-  ax_tensor *t = ax_malloc(sizeof *t);
-  ax_storage *st = ax_malloc(sizeof *st);
+  ax_tensor *t = ax_header_alloc();
+  ax_storage *st = storage_alloc();
   void *data = t && st ? be->alloc(nbytes) : NULL;
   if (!data) {
-    ax_free(t, sizeof *t);
-    ax_free(st, sizeof *st);
+    if (t) header_free(t);
+    if (st) storage_free(st);
     return ax_err_set(err, AX_E_NOMEM, "out of memory: cannot allocate %zu bytes for tensor of shape %s (%s)",
                       nbytes, ax_shape_str(shape, ndim, b, sizeof b), ax_dtype_name(dt));
   }

@@ -8,7 +8,7 @@
 #include "ax_ops.h"
 
 static ax_status new_header(const ax_tensor *x, ax_tensor **out, ax_err *err) {
-  ax_tensor *t = ax_malloc(sizeof *t);
+  ax_tensor *t = ax_header_alloc();
   if (!t) return ax_err_set(err, AX_E_NOMEM, "out of memory for a tensor header");
   memset(t, 0, sizeof *t);
   t->refc = 1;

@@ -1,7 +1,7 @@
 /* runtime/cpu/kernels.c — the CPU kernel table: one designated initializer per op row.
 ** Invariant: every non-view row of AX_OP_LIST has an entry (tests/ops checks completeness). */
 #include "cpu.h"
-#if defined(__has_include)
+#if defined(__has_include) && !defined(AX_NO_NN_ROWS)   /* -DAX_NO_NN_ROWS: core rows only */
 #if __has_include("../neural/ax_nn_dispatch.h")
 #include "../neural/ax_nn_dispatch.h"
 #endif
