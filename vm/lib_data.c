@@ -467,7 +467,7 @@ static bool vocab_index(ax_vm *vm, ax_value vocabv, ax_map **idx, int32_t byte_i
 static bool d_encode(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   ax_string *s;
   if (!ax_arg_count(vm, "data.encode", argc, 2, 2) || !ax_arg_str(vm, "data.encode", args, argc, 0, &s)) return false;
-  ax_map *idx;
+  ax_map *idx = NULL;
   int32_t byte_id[256];
   if (!vocab_index(vm, args[1], &idx, byte_id)) return false;
   ax_vm_push_root(vm, ax_obj_value(idx));

@@ -1596,8 +1596,8 @@ static bool cat_stack(ax_vm *vm, int is_stack, ax_value *args, int argc, const a
   int64_t dim = 0;
   bool has;
   if (!dim_arg(vm, fn, args, argc, 1, kw, &dim, &has)) return false;
-  ax_tensor **ts;
-  int n;
+  ax_tensor **ts = NULL;
+  int n = 0;
   if (!tensor_list_arg(vm, fn, args[0], &ts, &n)) return false;
   ax_tensor *r = NULL;
   ax_err e;

@@ -766,7 +766,7 @@ static bool mha_params(ax_vm *vm, ax_layer *l, int64_t d) {
 }
 
 static bool dense_sub(ax_vm *vm, ax_layer *l, const char *name, int64_t out_f, int64_t in_f) {
-  ax_layer *s;
+  ax_layer *s = NULL;
   if (!add_sub(vm, l, AX_L_DENSE, name, &s)) return false;
   s->units = out_f;
   if (!linear_params(vm, s, "weight", "bias", out_f, in_f, 1)) return false;
@@ -775,7 +775,7 @@ static bool dense_sub(ax_vm *vm, ax_layer *l, const char *name, int64_t out_f, i
 }
 
 static bool ln_sub(ax_vm *vm, ax_layer *l, const char *name, int64_t d, double eps) {
-  ax_layer *s;
+  ax_layer *s = NULL;
   if (!add_sub(vm, l, AX_L_LAYERNORM, name, &s)) return false;
   s->eps = eps;
   if (!norm_params(vm, s, d, 0)) return false;
@@ -784,7 +784,7 @@ static bool ln_sub(ax_vm *vm, ax_layer *l, const char *name, int64_t d, double e
 }
 
 static bool attn_sub(ax_vm *vm, ax_layer *l, const char *name, int64_t d, int causal) {
-  ax_layer *s;
+  ax_layer *s = NULL;
   if (!add_sub(vm, l, AX_L_ATTENTION, name, &s)) return false;
   s->heads = l->heads;
   s->p = l->p;
@@ -1474,7 +1474,7 @@ bool ax_layer_forward(ax_vm *vm, ax_layer *l, ax_tensor *x, ax_tensor *ctx, ax_t
   case AX_L_RNN:
   case AX_L_LSTM:
   case AX_L_GRU: ok = rnn_forward(vm, l, x, &y); break;
-  default: return ax_vm_raise(vm, "network", "layer '%s': kind %s cannot run", l->name, ax_layer_kind_names[l->kind]);
+  default: return ax_vm_raise(vm, "network", "layer '%s': kind %d cannot run", l->name, (int)l->kind);
   }
   if (st) {
     ax_tensor_release(y);
