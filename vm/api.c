@@ -204,11 +204,25 @@ static int report_diags(ax_diags *d, const char *file, const char *src, size_t l
   return ANX_COMPILE_ERROR;
 }
 
-/* Parse + compile src into module m. Returns the proto or NULL (diags reported to stderr). */
-ax_proto *ax_vm_compile_source(ax_vm *vm, ax_module *m, const char *file, const char *src, size_t len,
-                               bool repl, bool quiet, bool *incomplete);
-ax_proto *ax_vm_compile_source(ax_vm *vm, ax_module *m, const char *file, const char *src, size_t len,
-                               bool repl, bool quiet, bool *incomplete) {
+static void shift_lines(ax_node *n, int off, int depth) {
+  if (!n || depth > 4 * AX_MAX_NESTING) return;
+  n->line += off;
+  shift_lines(n->a, off, depth + 1);
+  shift_lines(n->b, off, depth + 1);
+  shift_lines(n->c, off, depth + 1);
+  for (int i = 0; i < n->list.n; i++) shift_lines(n->list.items[i], off, depth + 1);
+  for (int i = 0; i < n->list2.n; i++) shift_lines(n->list2.items[i], off, depth + 1);
+}
+
+/* Parse + compile a chunk that starts at line line_offset + 1 of `full` (the REPL passes all
+** input so far, so messages carry absolute line numbers and carets show the right line).
+** Returns the proto or NULL (diagnostics reported to stderr unless quiet and incomplete). */
+ax_proto *ax_vm_compile_chunk(ax_vm *vm, ax_module *m, const char *file, const char *src, size_t len,
+                              int line_offset, const char *full, size_t fulllen, bool repl, bool quiet,
+                              bool *incomplete);
+ax_proto *ax_vm_compile_chunk(ax_vm *vm, ax_module *m, const char *file, const char *src, size_t len,
+                              int line_offset, const char *full, size_t fulllen, bool repl, bool quiet,
+                              bool *incomplete) {
   ax_arena *arena = ax_arena_new();
   if (!arena) { fprintf(stderr, "anx: out of memory\n"); return NULL; }
   ax_diags diags = {0};
@@ -216,16 +230,27 @@ ax_proto *ax_vm_compile_source(ax_vm *vm, ax_module *m, const char *file, const 
   ax_proto *p = NULL;
   if (incomplete) *incomplete = diags.incomplete != 0;
   if (prog && diags.n == 0) {
+    if (line_offset) shift_lines(prog, line_offset, 0);
     ax_compile_opts opts = {repl ? 1 : 0};
     p = ax_compile(vm, m, prog, file, &opts, &diags);
+  } else {
+    for (int i = 0; i < diags.n; i++) diags.items[i].line += line_offset;
   }
   if (!p && !(quiet && diags.incomplete)) {
-    if (diags.n == 0 && !p) fprintf(stderr, "%s: error: could not compile\n", file);
-    report_diags(&diags, file, src, len);
+    if (diags.n == 0) fprintf(stderr, "%s: error: could not compile\n", file);
+    report_diags(&diags, file, full, fulllen);
   }
   ax_diags_free(&diags);
   ax_arena_free(arena);
   return p;
+}
+
+/* Parse + compile src into module m. Returns the proto or NULL (diags reported to stderr). */
+ax_proto *ax_vm_compile_source(ax_vm *vm, ax_module *m, const char *file, const char *src, size_t len,
+                               bool repl, bool quiet, bool *incomplete);
+ax_proto *ax_vm_compile_source(ax_vm *vm, ax_module *m, const char *file, const char *src, size_t len,
+                               bool repl, bool quiet, bool *incomplete) {
+  return ax_vm_compile_chunk(vm, m, file, src, len, 0, src, len, repl, quiet, incomplete);
 }
 
 int ax_vm_finish(ax_vm *vm, bool ok);

@@ -16,8 +16,9 @@
 #include "ax_mem.h"
 #include "ax_vmint.h"
 
-ax_proto *ax_vm_compile_source(ax_vm *vm, ax_module *m, const char *file, const char *src, size_t len,
-                               bool repl, bool quiet, bool *incomplete);
+ax_proto *ax_vm_compile_chunk(ax_vm *vm, ax_module *m, const char *file, const char *src, size_t len,
+                              int line_offset, const char *full, size_t fulllen, bool repl, bool quiet,
+                              bool *incomplete);
 int ax_vm_finish(ax_vm *vm, bool ok);
 
 static ax_vm *g_vm;   /* completion callbacks of libedit carry no user pointer */
@@ -150,7 +151,7 @@ static void history_path(char *out, size_t n) {
   else snprintf(out, n, "%s/.anx_history", home ? home : ".");
 }
 
-/* Append line to the pending chunk buffer. */
+/* Append a line to a growing buffer (kept NUL-terminated). */
 static bool buf_append(char **buf, size_t *len, size_t *cap, const char *line) {
   size_t n = strlen(line);
   if (*len + n + 2 > *cap) {
@@ -168,25 +169,44 @@ static bool buf_append(char **buf, size_t *len, size_t *cap, const char *line) {
   return true;
 }
 
-/* Try to run the chunk: returns 1 ran (ok or error), 0 incomplete (need more lines). */
-static int try_chunk(ax_vm *vm, ax_module *m, const char *src, size_t len, bool at_eof, int *last_rc) {
+/* All input so far (the module's source, for carets) and where the pending chunk starts. */
+typedef struct {
+  char *text;
+  size_t len, cap;
+  size_t chunk_start;   /* byte offset of the pending chunk in text */
+  int chunk_line;       /* lines before the pending chunk */
+} session;
+
+/* Try to run the pending chunk: returns 1 ran (ok or error), 0 incomplete (need more lines). */
+static int try_chunk(ax_vm *vm, ax_module *m, session *ss, bool at_eof, int *last_rc) {
   bool incomplete = false;
-  ax_proto *p = ax_vm_compile_source(vm, m, "<stdin>", src, len, true, !at_eof, &incomplete);
+  const char *src = ss->text + ss->chunk_start;
+  size_t len = ss->len - ss->chunk_start;
+  ax_proto *p = ax_vm_compile_chunk(vm, m, "<stdin>", src, len, ss->chunk_line, ss->text, ss->len, true,
+                                    !at_eof, &incomplete);
   if (!p && incomplete && !at_eof) return 0;
-  if (!p) { *last_rc = ANX_COMPILE_ERROR; return 1; }
-  /* the chunk is the module's source while it runs, for carets under runtime errors */
-  if (m->source) ax_free(m->source, m->srclen + 1);
-  m->source = ax_malloc(len + 1);
-  m->srclen = m->source ? len : 0;
-  if (m->source) memcpy(m->source, src, len + 1);
-  ax_vm_push_root(vm, ax_obj_value(p));
-  bool ok = ax_vm_run_proto(vm, p, NULL);
-  ax_vm_pop_root(vm, 1);
-  int rc = ax_vm_finish(vm, ok);
-  if (rc) *last_rc = rc;
+  if (p) {
+    /* the session text is the module's source while the chunk runs: carets for runtime errors */
+    m->source = ss->text;
+    m->srclen = ss->len;
+    ax_vm_push_root(vm, ax_obj_value(p));
+    bool ok = ax_vm_run_proto(vm, p, NULL);
+    ax_vm_pop_root(vm, 1);
+    int rc = ax_vm_finish(vm, ok);
+    m->source = NULL;
+    m->srclen = 0;
+    if (rc) *last_rc = rc;
+  } else {
+    *last_rc = ANX_COMPILE_ERROR;
+  }
   fflush(stdout);
+  for (size_t i = ss->chunk_start; i < ss->len; i++) ss->chunk_line += ss->text[i] == '\n';
+  ss->chunk_start = ss->len;
   return 1;
 }
+
+/* Drop the pending chunk (Ctrl-C while typing it). */
+static void drop_chunk(session *ss) { ss->len = ss->chunk_start; if (ss->text) ss->text[ss->len] = 0; }
 
 int anx_repl(anx_vm *vm) {
   ax_string *name = ax_str_cstr(vm, "<stdin>");
@@ -208,8 +228,7 @@ int anx_repl(anx_vm *vm) {
     printf("anx %s  (Ctrl-D to quit)\n", ANX_VERSION);
     fflush(stdout);
   }
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
+  session ss = {0};
   int last_rc = 0;
   char *plain = NULL;
   size_t plain_cap = 0;
@@ -218,9 +237,9 @@ int anx_repl(anx_vm *vm) {
     ax_interrupted = 0;
     if (tty) {
       bool cancelled;
-      line = read_line_tty(len ? "... " : ">>> ", &cancelled);
+      line = read_line_tty(ss.len > ss.chunk_start ? "... " : ">>> ", &cancelled);
       if (cancelled) {   /* Ctrl-C while editing: drop the line and any pending chunk */
-        len = 0;
+        drop_chunk(&ss);
         printf("^C\n");
         fflush(stdout);
         continue;
@@ -234,21 +253,21 @@ int anx_repl(anx_vm *vm) {
       }
     }
     if (!line) {
-      if (len) try_chunk(vm, m, buf, len, true, &last_rc);
+      if (ss.len > ss.chunk_start) try_chunk(vm, m, &ss, true, &last_rc);
       break;
     }
     if (tty && *line) add_history(line);
-    bool ok = buf_append(&buf, &len, &cap, line);
+    bool ok = buf_append(&ss.text, &ss.len, &ss.cap, line);
     if (tty) free(line);
-    if (!ok) { fprintf(stderr, "anx: out of memory\n"); len = 0; continue; }
-    if (try_chunk(vm, m, buf, len, false, &last_rc)) len = 0;
+    if (!ok) { fprintf(stderr, "anx: out of memory\n"); drop_chunk(&ss); continue; }
+    try_chunk(vm, m, &ss, false, &last_rc);
   }
   if (tty) {
     write_history(hist);
     printf("\n");
   }
   free(plain);
-  ax_free(buf, cap);
+  ax_free(ss.text, ss.cap);
   for (int i = 0; i < candidates.n; i++) free(candidates.items[i]);
   free(candidates.items);
   candidates.items = NULL;
