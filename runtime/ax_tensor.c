@@ -65,14 +65,31 @@ static _Thread_local ax_tensor *hdr_cache[SMALL_KEEP];
 static _Thread_local ax_storage *sto_cache[SMALL_KEEP];
 static _Thread_local int nhdr, nsto;
 
+static void small_clear(void);
+
+/* A thread that exits (a data-loader thread) hands its cached objects back. */
+static pthread_key_t small_key;
+static pthread_once_t small_once = PTHREAD_ONCE_INIT;
+static _Thread_local int small_registered;
+static void small_exit(void *unused) { (void)unused; small_clear(); }
+static void small_key_init(void) { pthread_key_create(&small_key, small_exit); }
+static int small_register(void) {
+  if (!small_registered) {
+    pthread_once(&small_once, small_key_init);
+    pthread_setspecific(small_key, &small_registered);
+    small_registered = 1;
+  }
+  return 1;
+}
+
 ax_tensor *ax_header_alloc(void) { return nhdr ? hdr_cache[--nhdr] : ax_malloc(sizeof(ax_tensor)); }
 static void header_free(ax_tensor *t) {
-  if (nhdr < SMALL_KEEP) hdr_cache[nhdr++] = t;
+  if (nhdr < SMALL_KEEP && small_register()) hdr_cache[nhdr++] = t;
   else ax_free(t, sizeof *t);
 }
 static ax_storage *storage_alloc(void) { return nsto ? sto_cache[--nsto] : ax_malloc(sizeof(ax_storage)); }
 static void storage_free(ax_storage *s) {
-  if (nsto < SMALL_KEEP) sto_cache[nsto++] = s;
+  if (nsto < SMALL_KEEP && small_register()) sto_cache[nsto++] = s;
   else ax_free(s, sizeof *s);
 }
 
@@ -115,7 +132,7 @@ static void cpu_free(void *p, size_t n) {
   n = cpu_round(n);
   if (n <= SMALL_MAX) {
     int b = (int)(n / 64) - 1;
-    if (b >= 0 && nsmall[b] < SMALL_KEEP) small_data[b][nsmall[b]++] = p;
+    if (b >= 0 && nsmall[b] < SMALL_KEEP && small_register()) small_data[b][nsmall[b]++] = p;
     else ax_free_aligned(p, n ? n : 64);
     return;
   }
