@@ -56,7 +56,10 @@ bool ax_raise_rt(ax_vm *vm, ax_status st, const ax_err *err) {
 }
 
 /* Finish a native that produced tensor t with status st. */
-static bool ret_tensor(ax_vm *vm, ax_status st, ax_err *err, ax_tensor *t, ax_value *out) {
+/* Takes the result's address, not its value: in `ret_tensor(vm, ax_f(..., &r, &e), &e, &r, out)` the
+** call must have written r before it is read, and C leaves argument evaluation order unspecified. */
+static bool ret_tensor(ax_vm *vm, ax_status st, ax_err *err, ax_tensor **pt, ax_value *out) {
+  ax_tensor *t = *pt;
   if (st != AX_OK) {
     ax_tensor_release(t);
     return ax_raise_rt(vm, st, err);
@@ -331,19 +334,19 @@ static int t_binop(ax_vm *vm, int op, ax_value a, ax_value b, int side, ax_value
   }
   ax_tensor_release(ta);
   ax_tensor_release(tb);
-  return ret_tensor(vm, st, &e, r, out) ? AX_HOOK_OK : AX_HOOK_ERR;
+  return ret_tensor(vm, st, &e, &r, out) ? AX_HOOK_OK : AX_HOOK_ERR;
 }
 
 static int t_unop(ax_vm *vm, int op, ax_value a, ax_value *out) {
   ax_tensor *t = ax_value_tensor(a), *r = NULL;
   ax_err e;
-  if (op == AX_FOP_NEG) return ret_tensor(vm, ax_neg(t, &r, &e), &e, r, out) ? AX_HOOK_OK : AX_HOOK_ERR;
+  if (op == AX_FOP_NEG) return ret_tensor(vm, ax_neg(t, &r, &e), &e, &r, out) ? AX_HOOK_OK : AX_HOOK_ERR;
   if (op == AX_FOP_NOT) {
     ax_tensor *b = NULL;
     ax_status st = ax_cast(t, AX_BOOL, &b, &e);
     if (!st) st = ax_logical_not(b, &r, &e);
     ax_tensor_release(b);
-    return ret_tensor(vm, st, &e, r, out) ? AX_HOOK_OK : AX_HOOK_ERR;
+    return ret_tensor(vm, st, &e, &r, out) ? AX_HOOK_OK : AX_HOOK_ERR;
   }
   return AX_HOOK_MISSING;
 }
@@ -377,7 +380,7 @@ static int t_iter(ax_vm *vm, ax_value self, ax_value *state, ax_value *out) {
   *state = ax_int(i + 1);
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_select(t, 0, i, &r, &e), &e, r, out) ? AX_HOOK_OK : AX_HOOK_ERR;
+  return ret_tensor(vm, ax_select(t, 0, i, &r, &e), &e, &r, out) ? AX_HOOK_OK : AX_HOOK_ERR;
 }
 
 static bool t_tostring(ax_vm *vm, ax_value self, ax_value *out) {
@@ -584,7 +587,7 @@ static bool m_reshape(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
   if (!shape_args(vm, "reshape", args, argc, 1, shape, &nd)) return false;
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_reshape(SELF, shape, nd, &r, &e), &e, r, out);
+  return ret_tensor(vm, ax_reshape(SELF, shape, nd, &r, &e), &e, &r, out);
 }
 
 static bool m_view(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -593,7 +596,7 @@ static bool m_view(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_valu
   if (!shape_args(vm, "view", args, argc, 1, shape, &nd)) return false;
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_view(SELF, shape, nd, &r, &e), &e, r, out);
+  return ret_tensor(vm, ax_view(SELF, shape, nd, &r, &e), &e, &r, out);
 }
 
 static bool m_permute(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -602,7 +605,7 @@ static bool m_permute(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
   if (!shape_args(vm, "permute", args, argc, 1, dims, &nd)) return false;
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_permute(SELF, dims, nd, &r, &e), &e, r, out);
+  return ret_tensor(vm, ax_permute(SELF, dims, nd, &r, &e), &e, &r, out);
 }
 
 static bool m_expand(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -611,7 +614,7 @@ static bool m_expand(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_va
   if (!shape_args(vm, "expand", args, argc, 1, shape, &nd)) return false;
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_expand(SELF, shape, nd, &r, &e), &e, r, out);
+  return ret_tensor(vm, ax_expand(SELF, shape, nd, &r, &e), &e, &r, out);
 }
 
 static bool m_transpose(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -626,7 +629,7 @@ static bool m_transpose(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax
   }
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_transpose(t, d0, d1, &r, &e), &e, r, out);
+  return ret_tensor(vm, ax_transpose(t, d0, d1, &r, &e), &e, &r, out);
 }
 
 static bool m_flatten(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -638,7 +641,7 @@ static bool m_flatten(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
   if (ax_kw_get(kw, "end_dim", &v) && !value_int(vm, "flatten", "end_dim", v, &en)) return false;
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_flatten(SELF, s, en, &r, &e), &e, r, out);
+  return ret_tensor(vm, ax_flatten(SELF, s, en, &r, &e), &e, &r, out);
 }
 
 static bool m_squeeze(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -652,7 +655,7 @@ static bool m_squeeze(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
   }
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_squeeze(SELF, dims, nd, &r, &e), &e, r, out);
+  return ret_tensor(vm, ax_squeeze(SELF, dims, nd, &r, &e), &e, &r, out);
 }
 
 static bool dim_arg(ax_vm *vm, const char *fn, ax_value *args, int argc, int i, const ax_kw *kw, int64_t *dim,
@@ -678,7 +681,7 @@ static bool m_unsqueeze(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax
   if (!has) return ax_vm_raise(vm, "argument", "unsqueeze: missing dim");
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_unsqueeze(SELF, dim, &r, &e), &e, r, out);
+  return ret_tensor(vm, ax_unsqueeze(SELF, dim, &r, &e), &e, &r, out);
 }
 
 /* Reductions taking dim: (int or list) and keepdim:. */
@@ -704,7 +707,7 @@ static bool reduce_common(ax_vm *vm, const char *fn, reduce_fn f, ax_value *args
   if (!kw_bool(vm, kw, "keepdim", false, &keep)) return false;
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, f(SELF, dims, nd, keep, &r, &e), &e, r, out);
+  return ret_tensor(vm, f(SELF, dims, nd, keep, &r, &e), &e, &r, out);
 }
 
 static bool m_sum(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -734,7 +737,7 @@ static bool var_std(ax_vm *vm, const char *fn, int is_std, ax_value *args, int a
   ax_tensor *r = NULL;
   ax_err e;
   ax_status st = is_std ? ax_std(SELF, dims, nd, corr, keep, &r, &e) : ax_var(SELF, dims, nd, corr, keep, &r, &e);
-  return ret_tensor(vm, st, &e, r, out);
+  return ret_tensor(vm, st, &e, &r, out);
 }
 static bool m_var(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   return var_std(vm, "var", 0, args, argc, kw, out);
@@ -755,10 +758,10 @@ static bool maxmin(ax_vm *vm, int is_max, ax_value *args, int argc, const ax_kw 
     if (!arg_tensor(vm, fn, args, argc, 1, &o)) return false;
     ax_status st = is_max ? ax_maximum(t, o, &r, &e) : ax_minimum(t, o, &r, &e);
     ax_tensor_release(o);
-    return ret_tensor(vm, st, &e, r, out);
+    return ret_tensor(vm, st, &e, &r, out);
   }
   if (!dim_arg(vm, fn, args, argc, 1, kw, &dim, &has) || !kw_bool(vm, kw, "keepdim", false, &keep)) return false;
-  if (!has) return ret_tensor(vm, is_max ? ax_max_all(t, &r, &e) : ax_min_all(t, &r, &e), &e, r, out);
+  if (!has) return ret_tensor(vm, is_max ? ax_max_all(t, &r, &e) : ax_min_all(t, &r, &e), &e, &r, out);
   ax_status st = is_max ? ax_max_dim(t, dim, keep, &r, &ix, &e) : ax_min_dim(t, dim, keep, &r, &ix, &e);
   if (st) {
     ax_tensor_release(r);
@@ -795,7 +798,7 @@ static bool argmaxmin(ax_vm *vm, int is_max, ax_value *args, int argc, const ax_
   ax_tensor *r = NULL;
   ax_err e;
   ax_status st = is_max ? ax_argmax(SELF, dim, has, keep, &r, &e) : ax_argmin(SELF, dim, has, keep, &r, &e);
-  return ret_tensor(vm, st, &e, r, out);
+  return ret_tensor(vm, st, &e, &r, out);
 }
 static bool m_argmax(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   return argmaxmin(vm, 1, args, argc, kw, out);
@@ -815,7 +818,7 @@ static bool m_norm(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_valu
   if (!ax_kw_dims(vm, "norm", kw, "dim", dims, &nd) || !kw_bool(vm, kw, "keepdim", false, &keep)) return false;
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_norm(SELF, p, dims, nd, keep, &r, &e), &e, r, out);
+  return ret_tensor(vm, ax_norm(SELF, p, dims, nd, keep, &r, &e), &e, &r, out);
 }
 
 typedef ax_status (*dim_fn)(ax_tensor *, int64_t, ax_tensor **, ax_err *);
@@ -827,7 +830,7 @@ static bool dim_common(ax_vm *vm, const char *fn, dim_fn f, int64_t dflt, ax_val
   if (!has) dim = dflt;
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, f(SELF, dim, &r, &e), &e, r, out);
+  return ret_tensor(vm, f(SELF, dim, &r, &e), &e, &r, out);
 }
 static bool m_softmax(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   return dim_common(vm, "softmax", ax_softmax, -1, args, argc, kw, out);
@@ -844,7 +847,7 @@ typedef ax_status (*unary_fn)(ax_tensor *, ax_tensor **, ax_err *);
   static bool m_##name(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) { \
     ax_tensor *r = NULL;                                                                     \
     ax_err e;                                                                                \
-    return ret_tensor(vm, ax_##name(SELF, &r, &e), &e, r, out);                              \
+    return ret_tensor(vm, ax_##name(SELF, &r, &e), &e, &r, out);                              \
   }
 UNARY_METHOD(exp) UNARY_METHOD(log) UNARY_METHOD(sqrt) UNARY_METHOD(rsqrt) UNARY_METHOD(abs)
 UNARY_METHOD(sin) UNARY_METHOD(cos) UNARY_METHOD(tanh) UNARY_METHOD(sigmoid) UNARY_METHOD(relu)
@@ -859,7 +862,7 @@ static bool binary_method(ax_vm *vm, const char *fn, ax_status (*f)(ax_tensor *,
   ax_err e;
   ax_status st = f(SELF, o, &r, &e);
   ax_tensor_release(o);
-  return ret_tensor(vm, st, &e, r, out);
+  return ret_tensor(vm, st, &e, &r, out);
 }
 static bool m_pow(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   return binary_method(vm, "pow", ax_pow, args, argc, out);
@@ -885,7 +888,7 @@ static bool m_clamp(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   if (!has_lo && !has_hi) return ax_vm_raise(vm, "argument", "clamp: give min, max or both");
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_clamp(SELF, lo, has_lo, hi, has_hi, &r, &e), &e, r, out);
+  return ret_tensor(vm, ax_clamp(SELF, lo, has_lo, hi, has_hi, &r, &e), &e, &r, out);
 }
 
 static bool m_masked_fill(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -900,7 +903,7 @@ static bool m_masked_fill(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, 
   ax_err e;
   ax_status st = ax_masked_fill(SELF, mask, v, &r, &e);
   ax_tensor_release(mask);
-  return ret_tensor(vm, st, &e, r, out);
+  return ret_tensor(vm, st, &e, &r, out);
 }
 
 static bool m_gather(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -911,7 +914,7 @@ static bool m_gather(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_va
   ax_err e;
   ax_status st = ax_gather(SELF, dim, idx, &r, &e);
   ax_tensor_release(idx);
-  return ret_tensor(vm, st, &e, r, out);
+  return ret_tensor(vm, st, &e, &r, out);
 }
 
 static bool m_scatter(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -934,7 +937,7 @@ static bool m_scatter(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
   ax_status st = add ? ax_scatter_add(SELF, dim, idx, src, &r, &e) : ax_scatter(SELF, dim, idx, src, &r, &e);
   ax_tensor_release(idx);
   ax_tensor_release(src);
-  return ret_tensor(vm, st, &e, r, out);
+  return ret_tensor(vm, st, &e, &r, out);
 }
 
 static bool m_index_select(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -946,7 +949,7 @@ static bool m_index_select(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw,
   ax_err e;
   ax_status st = ax_index_select(SELF, dim, idx, &r, &e);
   ax_tensor_release(idx);
-  return ret_tensor(vm, st, &e, r, out);
+  return ret_tensor(vm, st, &e, &r, out);
 }
 
 static bool push_tensor_list(ax_vm *vm, ax_tensor **ts, int n, ax_value *out) {
@@ -1028,13 +1031,13 @@ static bool m_to(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value 
       t = r;
     }
   }
-  return ret_tensor(vm, st, &e, t, out);
+  return ret_tensor(vm, st, &e, &t, out);
 }
 
 static bool cast_method(ax_vm *vm, ax_value *args, ax_dtype dt, ax_value *out) {
   ax_tensor *r = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_cast(SELF, dt, &r, &e), &e, r, out);
+  return ret_tensor(vm, ax_cast(SELF, dt, &r, &e), &e, &r, out);
 }
 static bool m_float(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   return cast_method(vm, args, AX_FLOAT32, out);
@@ -1148,7 +1151,7 @@ static bool any_all(ax_vm *vm, int is_all, ax_value *args, ax_value *out) {
   ax_tensor_release(b);
   ax_tensor_release(n);
   ax_tensor_release(s);
-  return ret_tensor(vm, st, &e, r, out);
+  return ret_tensor(vm, st, &e, &r, out);
 }
 static bool m_any(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   return any_all(vm, 0, args, out);
@@ -1429,7 +1432,7 @@ static bool create(ax_vm *vm, const char *fn, create_kind k, ax_value *args, int
   default: st = ax_tensor_empty(shape, nd, dt, AX_CPU, &t, &e); break;
   }
   if (!st && rg) st = ax_set_requires_grad(t, 1, &e);
-  return ret_tensor(vm, st, &e, t, out);
+  return ret_tensor(vm, st, &e, &t, out);
 }
 static bool f_zeros(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   return create(vm, "zeros", C_ZEROS, args, argc, kw, out);
@@ -1461,7 +1464,7 @@ static bool f_full(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_valu
   if (dt == AX_NDTYPES) dt = AX_IS_INT(args[1]) ? AX_INT64 : AX_IS_BOOL(args[1]) ? AX_BOOL : AX_FLOAT32;
   ax_tensor *t = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_full(shape, nd, v, dt, &t, &e), &e, t, out);
+  return ret_tensor(vm, ax_full(shape, nd, v, dt, &t, &e), &e, &t, out);
 }
 
 static bool like(ax_vm *vm, const char *fn, int which, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -1484,7 +1487,7 @@ static bool like(ax_vm *vm, const char *fn, int which, ax_value *args, int argc,
     break;
   }
   ax_tensor_release(x);
-  return ret_tensor(vm, st, &e, t, out);
+  return ret_tensor(vm, st, &e, &t, out);
 }
 static bool f_zeros_like(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   return like(vm, "zeros_like", 0, args, argc, kw, out);
@@ -1521,7 +1524,7 @@ static bool f_randint(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
   if (dt == AX_NDTYPES) dt = AX_INT64;
   ax_tensor *t = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_randint(lo, hi, shape, nd, dt, &t, &e), &e, t, out);
+  return ret_tensor(vm, ax_randint(lo, hi, shape, nd, dt, &t, &e), &e, &t, out);
 }
 
 static bool f_arange(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -1542,7 +1545,7 @@ static bool f_arange(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_va
   if (dt == AX_NDTYPES && !all_int) dt = AX_FLOAT32;
   ax_tensor *t = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_arange(a, b, s, dt, &t, &e), &e, t, out);
+  return ret_tensor(vm, ax_arange(a, b, s, dt, &t, &e), &e, &t, out);
 }
 
 static bool f_linspace(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -1556,7 +1559,7 @@ static bool f_linspace(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
   if (dt == AX_NDTYPES) dt = AX_FLOAT32;
   ax_tensor *t = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_linspace(a, b, n, dt, &t, &e), &e, t, out);
+  return ret_tensor(vm, ax_linspace(a, b, n, dt, &t, &e), &e, &t, out);
 }
 
 static bool f_eye(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -1570,7 +1573,7 @@ static bool f_eye(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value
   if (dt == AX_NDTYPES) dt = AX_FLOAT32;
   ax_tensor *t = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_eye(n, m, dt, &t, &e), &e, t, out);
+  return ret_tensor(vm, ax_eye(n, m, dt, &t, &e), &e, &t, out);
 }
 
 static bool tensor_list_arg(ax_vm *vm, const char *fn, ax_value v, ax_tensor ***ts, int *n) {
@@ -1604,7 +1607,7 @@ static bool cat_stack(ax_vm *vm, int is_stack, ax_value *args, int argc, const a
   ax_status st = is_stack ? ax_stack(ts, n, dim, &r, &e) : ax_cat(ts, n, dim, &r, &e);
   for (int i = 0; i < n; i++) ax_tensor_release(ts[i]);
   ax_free(ts, sizeof(ax_tensor *) * (size_t)n);
-  return ret_tensor(vm, st, &e, r, out);
+  return ret_tensor(vm, st, &e, &r, out);
 }
 static bool f_cat(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   return cat_stack(vm, 0, args, argc, kw, out);
@@ -1627,7 +1630,7 @@ static bool f_where(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   ax_tensor_release(c);
   ax_tensor_release(a);
   ax_tensor_release(b);
-  return ret_tensor(vm, st, &e, r, out);
+  return ret_tensor(vm, st, &e, &r, out);
 }
 
 static bool f_seed(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -1674,7 +1677,7 @@ static bool f_param(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   ax_err e;
   ax_status st = ax_param(x, &r, &e);
   ax_tensor_release(x);
-  return ret_tensor(vm, st, &e, r, out);
+  return ret_tensor(vm, st, &e, &r, out);
 }
 
 static bool f_device(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
