@@ -87,6 +87,7 @@ ax_proto *ax_proto_new(ax_vm *vm, ax_module *m, ax_string *name);
 ax_closure *ax_closure_new(ax_vm *vm, ax_proto *p);
 ax_upval *ax_upval_new(ax_vm *vm, ax_value *slot);
 ax_range *ax_range_new(ax_vm *vm, int64_t a, int64_t b, int64_t step);
+int64_t ax_range_len(const ax_range *r);
 ax_slice_obj *ax_slice_new(ax_vm *vm, ax_value a, ax_value b, ax_value c);
 ax_module *ax_module_new(ax_vm *vm, ax_string *name);
 int ax_module_declare(ax_vm *vm, ax_module *m, ax_string *name, bool is_const);  /* slot or -1 */

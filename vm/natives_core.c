@@ -125,12 +125,7 @@ static bool value_len(ax_vm *vm, ax_value v, int64_t *n) {
     case AX_O_STRING: *n = utf8_count(AX_AS_STRING(v)); return true;
     case AX_O_LIST: *n = AX_AS_LIST(v)->len; return true;
     case AX_O_MAP: *n = AX_AS_MAP(v)->t.count; return true;
-    case AX_O_RANGE: {
-      ax_range *r = AX_AS_RANGE(v);
-      if (r->step > 0) *n = r->stop > r->start ? (r->stop - r->start + r->step - 1) / r->step : 0;
-      else *n = r->start > r->stop ? (r->start - r->stop - r->step - 1) / -r->step : 0;
-      return true;
-    }
+    case AX_O_RANGE: *n = ax_range_len(AX_AS_RANGE(v)); return true;
     case AX_O_FOREIGN: {
       ax_foreign *f = AX_AS_FOREIGN(v);
       if (f->cls->len) {

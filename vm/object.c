@@ -171,6 +171,22 @@ ax_range *ax_range_new(ax_vm *vm, int64_t a, int64_t b, int64_t step) {
   return r;
 }
 
+/* Number of values in a range, computed without signed overflow (saturates at INT64_MAX). */
+int64_t ax_range_len(const ax_range *r) {
+  uint64_t span, step;
+  if (r->step > 0) {
+    if (r->stop <= r->start) return 0;
+    span = (uint64_t)r->stop - (uint64_t)r->start;
+    step = (uint64_t)r->step;
+  } else {
+    if (r->start <= r->stop) return 0;
+    span = (uint64_t)r->start - (uint64_t)r->stop;
+    step = (uint64_t)0 - (uint64_t)r->step;
+  }
+  uint64_t n = span / step + (span % step != 0);
+  return n > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)n;
+}
+
 ax_slice_obj *ax_slice_new(ax_vm *vm, ax_value a, ax_value b, ax_value c) {
   ax_slice_obj *s = ax_gc_alloc(vm, sizeof(ax_slice_obj), AX_O_SLICE);
   if (s) { s->start = a; s->stop = b; s->step = c; }

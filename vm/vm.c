@@ -743,11 +743,9 @@ bool ax_vm_index(ax_vm *vm, ax_value obj, int n, ax_value *idx, ax_value *out) {
   }
   if (ax_is_kind(obj, AX_O_RANGE)) {
     ax_range *r = AX_AS_RANGE(obj);
-    int64_t len = r->step > 0 ? (r->stop > r->start ? (r->stop - r->start + r->step - 1) / r->step : 0)
-                              : (r->start > r->stop ? (r->start - r->stop - r->step - 1) / -r->step : 0);
     int64_t k;
-    if (!norm_index(vm, i, len, &k, "range")) return false;
-    *out = ax_int(r->start + k * r->step);
+    if (!norm_index(vm, i, ax_range_len(r), &k, "range")) return false;
+    *out = ax_int((int64_t)((uint64_t)r->start + (uint64_t)k * (uint64_t)r->step));
     return true;
   }
   return ax_vm_raise(vm, "type", "a value of type '%s' cannot be indexed", ax_type_name(obj));
@@ -798,10 +796,11 @@ bool ax_vm_iter_next(ax_vm *vm, ax_value it, ax_value *state, ax_value *out, boo
   switch (it.as.o->kind) {
   case AX_O_RANGE: {
     ax_range *r = AX_AS_RANGE(it);
-    int64_t i = state->as.i;
+    int64_t i = state->as.i, next;
     if (r->step > 0 ? i >= r->stop : i <= r->stop) { *done = true; return true; }
     *out = ax_int(i);
-    state->as.i = i + r->step;
+    if (__builtin_add_overflow(i, r->step, &next)) next = r->stop;   /* past the end: done next time */
+    state->as.i = next;
     return true;
   }
   case AX_O_LIST: {

@@ -573,9 +573,10 @@ dispatch:
     ax_value it = slots[a], item;
     if (ax_is_kind(it, AX_O_RANGE)) {
       ax_range *r = AX_AS_RANGE(it);
-      int64_t i = slots[a + 1].as.i;
+      int64_t i = slots[a + 1].as.i, next;
       if (r->step > 0 ? i >= r->stop : i <= r->stop) DISPATCH();
-      slots[a + 1].as.i = i + r->step;
+      if (__builtin_add_overflow(i, r->step, &next)) next = r->stop;   /* past the end */
+      slots[a + 1].as.i = next;
       if (nv == 1) {   /* write the fields in place: no 16-byte temporary (store forwarding) */
         slots[a + 2].type = AX_V_INT;
         slots[a + 2].as.i = i;
