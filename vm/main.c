@@ -96,7 +96,10 @@ int main(int argc, char **argv) {
   } else {
     rc = anx_repl(vm);
   }
-  fflush(stdout);
   anx_vm_free(vm);
-  return rc;
+  /* Leave without running library destructors: OpenBLAS joins its worker threads at exit,
+  ** which costs milliseconds of wall time on every run (measured: `anx -e ''` 10.7 -> 7.6 ms wall
+  ** on a 2-core machine with OpenBLAS's default thread pool). */
+  fflush(NULL);
+  _exit(rc);
 }
