@@ -67,7 +67,10 @@ int tn_gradcheck(const char *what, tn_fwd_fn fwd, void *ctx, double *buf, int64_
   const double h = 1e-6;
   double *out = malloc((size_t)nout * sizeof *out);
   double *num = malloc((size_t)(nbuf > 0 ? nbuf : 1) * sizeof *num);
-  for (int64_t i = 0; i < nbuf; i++) {
+  double *ana = malloc((size_t)(nbuf > 0 ? nbuf : 1) * sizeof *ana);
+  /* big cases: check a strided subset so one check costs at most ~1e7 multiply-adds */
+  int64_t stride = nbuf * nout / 10000000 + 1, nchk = 0;
+  for (int64_t i = 0; i < nbuf; i += stride) {
     double keep = buf[i], lp = 0, lm = 0;
     buf[i] = keep + h;
     fwd(ctx, out);
@@ -76,13 +79,15 @@ int tn_gradcheck(const char *what, tn_fwd_fn fwd, void *ctx, double *buf, int64_
     fwd(ctx, out);
     for (int64_t j = 0; j < nout; j++) lm += out[j] * r[j];
     buf[i] = keep;
-    num[i] = (lp - lm) / (2 * h);
+    num[nchk] = (lp - lm) / (2 * h);
+    ana[nchk++] = analytic[i];
   }
   char name[160];
   snprintf(name, sizeof name, "gradcheck %s", what);
-  int ok = tn_close(name, analytic, num, nbuf, 1e-6, 1e-5);
+  int ok = tn_close(name, ana, num, nchk, 1e-6, 1e-5);
   free(out);
   free(num);
+  free(ana);
   return ok;
 }
 
@@ -123,6 +128,7 @@ int main(int argc, char **argv) {
   struct { const char *name; void (*fn)(void); } tests[] = {
       {"conv", test_conv},
       {"pool", test_pool},
+      {"norm", test_norm},
       {"optim", test_optim},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
