@@ -199,6 +199,7 @@ static bool net_hook(ax_vm *vm, ax_value spec, ax_value *out) {
 
 static void test_network(void) {
   ax_vm *vm = anx_vm_new();
+  ax_vm_set_network_hook(vm, NULL);   /* as without the neural library */
   int rc = run(vm, "network N { neuron a { units: 4 } }\n");
   CHECK(rc == ANX_RUNTIME_ERROR);   /* no hook: "the neural library is not loaded" */
   anx_vm_free(vm);
