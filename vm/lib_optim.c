@@ -16,6 +16,7 @@
 typedef struct {
   ax_optim *opt;
   ax_value params;   /* the list of parameter tensors (kept alive, returned by opt.params) */
+  ax_value source;   /* the network, while its parameters are still to be collected (lazy shapes) */
 } optim_box;
 
 static void o_finalize(ax_vm *vm, void *data) {
@@ -24,7 +25,36 @@ static void o_finalize(ax_vm *vm, void *data) {
   ax_free(b, sizeof *b);
 }
 
-static void o_mark(ax_vm *vm, void *data) { ax_vm_mark_value(vm, ((optim_box *)data)->params); }
+static void o_mark(ax_vm *vm, void *data) {
+  ax_vm_mark_value(vm, ((optim_box *)data)->params);
+  ax_vm_mark_value(vm, ((optim_box *)data)->source);
+}
+
+/* A network that had no parameters when the optimizer was made has them after its first forward:
+** collect them at the first step. */
+bool ax_optim_resolve(ax_vm *vm, ax_value optv) {
+  optim_box *b = ax_foreign_data(optv, &ax_optim_class);
+  if (!b || b->opt->n || AX_IS_NIL(b->source)) return true;
+  ax_value plist;
+  if (!ax_collect_params(vm, ax_optim_kind_name(b->opt->cfg.kind), b->source, &plist)) return false;
+  ax_list *l = AX_AS_LIST(plist);
+  if (l->len == 0) return true;
+  ax_vm_push_root(vm, plist);
+  ax_tensor **ps = ax_calloc((size_t)l->len, sizeof(ax_tensor *));
+  bool ok = ps != NULL;
+  if (!ok) ax_vm_oom(vm);
+  for (int64_t i = 0; ok && i < l->len; i++) ps[i] = ax_value_tensor(l->items[i]);
+  ax_err e;
+  ax_status st = ok ? ax_optim_set_params(b->opt, ps, (int)l->len, &e) : AX_OK;
+  if (ps) ax_free(ps, sizeof(ax_tensor *) * (size_t)l->len);
+  if (ok && st) ok = ax_raise_rt(vm, st, &e);
+  if (ok) {
+    b->params = plist;
+    b->source = AX_NIL;
+  }
+  ax_vm_pop_root(vm, 1);
+  return ok;
+}
 
 ax_optim *ax_value_optim(ax_value v) {
   optim_box *b = ax_foreign_data(v, &ax_optim_class);
@@ -132,6 +162,7 @@ static bool make_optim(ax_vm *vm, ax_optim_kind kind, ax_value *args, int argc, 
   }
   b->opt = o;
   b->params = plist;
+  b->source = l->len == 0 && AX_IS_FOREIGN(args[0]) ? args[0] : AX_NIL;
   *out = ax_foreign_new(vm, &ax_optim_class, b);
   ax_vm_pop_root(vm, 1);
   if (AX_IS_NIL(*out)) {
@@ -159,6 +190,7 @@ OPTIM_CTOR(adadelta, AX_OPTIM_ADADELTA)
 OPTIM_CTOR(lamb, AX_OPTIM_LAMB)
 
 static bool om_step(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  if (!ax_optim_resolve(vm, args[0])) return false;
   ax_err e;
   ax_status st = ax_optim_step(ax_value_optim(args[0]), &e);
   *out = AX_NIL;

@@ -10,6 +10,8 @@ extern const ax_foreign_class ax_optim_class;
 extern const ax_foreign_class ax_sched_class;
 /* optim.<kind>(m, lr: ..., ...) from C (train() builds the network's default optimizer with it). */
 bool ax_optim_make(ax_vm *vm, ax_optim_kind kind, ax_value *args, int argc, const ax_kw *kw, ax_value *out);
+/* Collect a lazy network's parameters into its optimizer once they exist (before a step). */
+bool ax_optim_resolve(ax_vm *vm, ax_value optv);
 /* The optimizer inside v, or NULL. */
 ax_optim *ax_value_optim(ax_value v);
 /* Parameters of a network (params()), a tensor or a list of tensors, as a list value. */

@@ -458,6 +458,13 @@ static bool f_restore(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
   return true;
 }
 
+static bool zero_grad_visit(void *ud, const char *name, ax_tensor *t, int is_buffer) {
+  (void)ud;
+  (void)name;
+  if (!is_buffer) ax_zero_grad(t);
+  return true;
+}
+
 /* ---- batches ---- */
 
 /* A loader value for `data`: a loader as is, or a new one over tensors x, y. */
@@ -878,18 +885,20 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
           if (st) ok = ax_raise_rt(vm, st, &e);
         }
         if (ok) {
-          ax_optim_zero_grad(opt);
+          ax_net_visit(net, "", zero_grad_visit, NULL);   /* model.zero_grad(): every parameter */
           ax_status st = ax_backward(tot ? tot : loss_t, NULL, &e);
-          if (!st && clip > 0) {
+          if (st) ok = ax_raise_rt(vm, st, &e);
+          if (ok) ok = ax_optim_resolve(vm, optv);
+          if (ok && clip > 0) {
             double tn;
             ax_tensor **ps = ax_calloc((size_t)opt->n, sizeof(ax_tensor *));
             if (!ps) st = ax_err_set(&e, AX_E_NOMEM, "train: out of memory");
             for (int i = 0; ps && i < opt->n; i++) ps[i] = opt->slots[i].param;
             if (ps) st = ax_clip_grad_norm(ps, opt->n, clip, 2, &tn, &e);
             ax_free(ps, sizeof(ax_tensor *) * (size_t)opt->n);
+            if (st) ok = ax_raise_rt(vm, st, &e);
           }
-          if (!st) st = ax_optim_step(opt, &e);
-          if (st) ok = ax_raise_rt(vm, st, &e);
+          if (ok && (st = ax_optim_step(opt, &e))) ok = ax_raise_rt(vm, st, &e);
         }
         double lv = 0;
         if (ok && ax_item_f64(loss_t, &lv, &e)) ok = ax_raise_rt(vm, AX_E_VALUE, &e);

@@ -84,7 +84,22 @@ ax_status ax_optim_new(const ax_optim_cfg *cfg, ax_tensor *const *params, int n,
   if (cfg->momentum < 0) return ax_err_set(err, AX_E_VALUE, "%s: invalid momentum %g", name, cfg->momentum);
   if (cfg->kind == AX_OPTIM_SGD && cfg->nesterov && (cfg->momentum <= 0 || cfg->dampening != 0))
     return ax_err_set(err, AX_E_VALUE, "sgd: nesterov needs a momentum and zero dampening");
-  if (n <= 0) return ax_err_set(err, AX_E_VALUE, "%s: the parameter list is empty", name);
+  if (n < 0) return ax_err_set(err, AX_E_VALUE, "%s: negative parameter count", name);
+  ax_status st = ax_optim_check_params(cfg, params, n, err);
+  if (st) return st;
+  ax_optim *o = ax_calloc(1, sizeof *o);
+  if (!o) return ax_err_set(err, AX_E_NOMEM, "%s: out of memory", name);
+  o->cfg = *cfg;
+  if (n && (st = ax_optim_set_params(o, params, n, err))) {
+    ax_free(o, sizeof *o);
+    return st;
+  }
+  *out = o;
+  return AX_OK;
+}
+
+ax_status ax_optim_check_params(const ax_optim_cfg *cfg, ax_tensor *const *params, int n, ax_err *err) {
+  const char *name = ax_optim_kind_name(cfg->kind);
   for (int i = 0; i < n; i++) {
     ax_tensor *p = params[i];
     if (!ax_dtype_is_float(p->dtype) || (p->dtype != AX_FLOAT32 && p->dtype != AX_FLOAT64))
@@ -96,17 +111,19 @@ ax_status ax_optim_new(const ax_optim_cfg *cfg, ax_tensor *const *params, int n,
     for (int k = 0; k < i; k++)
       if (params[k] == p) return ax_err_set(err, AX_E_VALUE, "%s: parameter %d appears twice", name, i);
   }
-  ax_optim *o = ax_calloc(1, sizeof *o);
-  if (!o) return ax_err_set(err, AX_E_NOMEM, "%s: out of memory", name);
+  return AX_OK;
+}
+
+ax_status ax_optim_set_params(ax_optim *o, ax_tensor *const *params, int n, ax_err *err) {
+  const char *name = ax_optim_kind_name(o->cfg.kind);
+  if (o->n) return ax_err_set(err, AX_E_VALUE, "%s: the parameters are already set", name);
+  if (n <= 0) return ax_err_set(err, AX_E_VALUE, "%s: the parameter list is empty", name);
+  ax_status st = ax_optim_check_params(&o->cfg, params, n, err);
+  if (st) return st;
   o->slots = ax_calloc((size_t)n, sizeof *o->slots);
-  if (!o->slots) {
-    ax_free(o, sizeof *o);
-    return ax_err_set(err, AX_E_NOMEM, "%s: out of memory", name);
-  }
-  o->cfg = *cfg;
+  if (!o->slots) return ax_err_set(err, AX_E_NOMEM, "%s: out of memory", name);
   o->n = n;
   for (int i = 0; i < n; i++) o->slots[i].param = ax_tensor_retain(params[i]);
-  *out = o;
   return AX_OK;
 }
 
@@ -189,6 +206,9 @@ static ax_status step_one(ax_optim *o, ax_optim_slot *s, const ax_tensor *g, ax_
 }
 
 ax_status ax_optim_step(ax_optim *o, ax_err *err) {
+  if (o->n == 0)
+    return ax_err_set(err, AX_E_VALUE, "%s: no parameters to update (a lazy network gets them at its first forward pass)",
+                      ax_optim_kind_name(o->cfg.kind));
   for (int i = 0; i < o->n; i++) {
     ax_optim_slot *s = &o->slots[i];
     ax_tensor *p = s->param;

@@ -48,6 +48,10 @@ const char *ax_optim_state_name(ax_optim_kind kind, int i);
 ax_status ax_optim_new(const ax_optim_cfg *cfg, ax_tensor *const *params, int n, ax_optim **out,
                        ax_err *err);
 void ax_optim_free(ax_optim *opt);
+/* n == 0 in ax_optim_new makes an optimizer whose parameters come later, once, through this
+** (networks with lazy shapes have none before their first forward pass). */
+ax_status ax_optim_set_params(ax_optim *opt, ax_tensor *const *params, int n, ax_err *err);
+ax_status ax_optim_check_params(const ax_optim_cfg *cfg, ax_tensor *const *params, int n, ax_err *err);
 /* Update every parameter with a gradient; parameters without one are skipped (PyTorch). */
 ax_status ax_optim_step(ax_optim *opt, ax_err *err);
 void ax_optim_zero_grad(ax_optim *opt);    /* drops the gradients (set_to_none, PyTorch 2 default) */
