@@ -4,6 +4,7 @@
 #include "test_nn.h"
 
 int tn_failures;
+int64_t tn_gradcheck_max = 2000;
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 const char *tn_data_dir = TN_DATA_DIR;
 
@@ -70,7 +71,7 @@ int tn_gradcheck(const char *what, tn_fwd_fn fwd, void *ctx, double *buf, int64_
   double *ana = malloc((size_t)(nbuf > 0 ? nbuf : 1) * sizeof *ana);
   /* big cases: check a strided subset (at most ~2000 elements, ~1e7 output reads) */
   int64_t stride = nbuf * nout / 10000000 + 1, nchk = 0;
-  if (nbuf / 2000 + 1 > stride) stride = nbuf / 2000 + 1;
+  if (nbuf / tn_gradcheck_max + 1 > stride) stride = nbuf / tn_gradcheck_max + 1;
   for (int64_t i = 0; i < nbuf; i += stride) {
     double keep = buf[i], lp = 0, lm = 0;
     buf[i] = keep + h;
@@ -132,6 +133,7 @@ int main(int argc, char **argv) {
       {"norm", test_norm},
       {"loss", test_loss},
       {"optim", test_optim},
+      {"attention", test_attention},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
     if (only && strcmp(only, tests[i].name)) continue;

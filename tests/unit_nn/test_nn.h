@@ -13,6 +13,7 @@
 #include "ax_nn_kernels.h"
 
 extern int tn_failures;
+extern int64_t tn_gradcheck_max;   /* elements checked per buffer at most (expensive references) */
 #define CHECK(c)                                                                   \
   do {                                                                             \
     if (!(c)) {                                                                    \
