@@ -83,7 +83,14 @@ void ax_disasm_proto(ax_vm *vm, ax_proto *p, FILE *f) {
         fprintf(f, " %d (%s)", v, nm);
         break;
       }
-      default: fprintf(f, " %d", v); break;
+      default:
+        if (op == AX_BC_CMP_JF && v >= AX_FOP_EQ && v <= AX_FOP_GE) {
+          static const char *const cmp[] = {"==", "!=", "<", "<=", ">", ">="};
+          fprintf(f, " %s", cmp[v - AX_FOP_EQ]);
+        } else {
+          fprintf(f, " %d", v);
+        }
+        break;
       }
       while (*lay && *lay != ' ') lay++;
     }
