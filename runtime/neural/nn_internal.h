@@ -24,6 +24,11 @@
 typedef void (*nn_task_fn)(void *ctx, int tid, int64_t begin, int64_t end);
 void nn_parallel_for(int64_t n, int nthreads, nn_task_fn fn, void *ctx);
 
+/* Dynamic split: fn(ctx, tid, u, u + 1) for every unit u of [0, n), units handed out one at a time
+** to whichever of the nthreads threads is free (balances load when another process holds a
+** core). fn may use tid only for scratch space: which thread runs a unit is not deterministic. */
+void nn_parallel_units(int64_t n, int nthreads, nn_task_fn fn, void *ctx);
+
 /* Threads to use for `work` units of roughly `grain` units each worth running in parallel. */
 int nn_threads_for(int64_t work, int64_t grain);
 

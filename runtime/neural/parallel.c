@@ -3,6 +3,7 @@
 ** with nn_blas_threads_set(1)); every thread started here is joined before the call returns. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -97,4 +98,32 @@ void *nn_alloc(size_t count, size_t elem, const char *what, ax_err *err) {
 
 void nn_free(void *p, size_t count, size_t elem) {
   if (p) ax_free(p, (count * elem) != 0 ? count * elem : 1);
+}
+
+typedef struct {
+  nn_task_fn fn;
+  void *ctx;
+  int64_t n;
+  atomic_llong next;
+} nn_units;
+
+static void nn_units_task(void *p, int tid, int64_t begin, int64_t end) {
+  nn_units *u = p;
+  (void)begin, (void)end;
+  for (;;) {
+    const int64_t k = (int64_t)atomic_fetch_add(&u->next, 1);
+    if (k >= u->n) break;
+    u->fn(u->ctx, tid, k, k + 1);
+  }
+}
+
+void nn_parallel_units(int64_t n, int nthreads, nn_task_fn fn, void *ctx) {
+  if (n <= 0) return;
+  if (nthreads <= 1 || n == 1) {
+    for (int64_t k = 0; k < n; k++) fn(ctx, 0, k, k + 1);
+    return;
+  }
+  nn_units u = {fn, ctx, n, 0};
+  /* each thread runs nn_units_task once: the static split is over threads, not units */
+  nn_parallel_for(nthreads, nthreads, nn_units_task, &u);
 }

@@ -187,6 +187,23 @@ void test_conv(void) {
   check_conv_case("threaded", cd(5, 16, 20, 18, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1), 0);
   check_conv_case("threaded groups", cd(4, 16, 24, 24, 32, 3, 3, 2, 1, 1, 1, 1, 1, 4), 0);
 
+  /* gradients do not depend on the thread count: fixed chunks summed in order */
+  {
+    ax_err e = {0};
+    ax_nn_conv2d_desc d = cd(12, 8, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    int64_t nx = 12 * 8 * 256, nw = 16 * 72, ny = 12 * 16 * 256;
+    double *xd = tn_randv(nx), *wd = tn_randv(nw), *rd = tn_randv(ny);
+    float *x = tn_to_f32(xd, nx), *w = tn_to_f32(wd, nw), *r = tn_to_f32(rd, ny);
+    float *dw1 = malloc((size_t)nw * 4), *dw3 = malloc((size_t)nw * 4), db1[16], db3[16];
+    ax_nn_set_num_threads(1);
+    CHECK_OK(ax_nn_conv2d_bwd_f32(&d, x, w, r, NULL, dw1, db1, &e), &e);
+    ax_nn_set_num_threads(3);
+    CHECK_OK(ax_nn_conv2d_bwd_f32(&d, x, w, r, NULL, dw3, db3, &e), &e);
+    ax_nn_set_num_threads(0);
+    CHECK(memcmp(dw1, dw3, (size_t)nw * 4) == 0 && memcmp(db1, db3, sizeof db1) == 0);
+    free(xd), free(wd), free(rd), free(x), free(w), free(r), free(dw1), free(dw3);
+  }
+
   ax_nn_conv_transpose2d_desc t1 = {2, 3, 4, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1};
   check_convt_case("stride 2 out_pad 1", t1);
   ax_nn_conv_transpose2d_desc t2 = {1, 4, 3, 3, 2, 2, 3, 1, 1, 0, 1, 1, 0, 0, 0, 2, 1, 2};
