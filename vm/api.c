@@ -111,7 +111,8 @@ ax_vm *ax_vm_new_internal(void) {
   ax_string *pre = ax_str_cstr(vm, "prelude");
   vm->builtins = pre ? ax_module_new(vm, pre) : NULL;
   vm->argv = ax_list_new(vm, 0);
-  bool ok = vm->s_name && vm->s_oom && vm->s_memory && vm->builtins && vm->argv && ax_natives_core_init(vm) && ax_natives_string_init(vm) &&
+  bool ok = vm->s_init && vm->s_message && vm->s_kind && vm->s_line && vm->s_col && vm->s_file &&
+            vm->s_trace && vm->s_main && vm->s_name && vm->s_oom && vm->s_memory && vm->builtins && vm->argv && ax_natives_core_init(vm) && ax_natives_string_init(vm) &&
             ax_natives_list_init(vm) && ax_natives_os_init(vm) && ax_open_libs(vm);
   vm->gc_paused--;
   if (vm->gc_stress) vm->next_gc = 0;

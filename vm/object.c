@@ -284,12 +284,22 @@ int ax_module_declare(ax_vm *vm, ax_module *m, ax_string *name, bool is_const) {
   if (slot >= 0) return slot;
   if (m->nvars >= 65535) return -1;
   if (m->nvars == m->vars_cap) {
+    /* grow both arrays or neither, so vars_cap always describes both */
     int32_t ncap = m->vars_cap ? m->vars_cap * 2 : 16;
-    ax_value *nv = ax_realloc(m->vars, sizeof(ax_value) * (size_t)m->vars_cap, sizeof(ax_value) * (size_t)ncap);
-    if (!nv) return -1;
+    ax_value *nv = ax_malloc(sizeof(ax_value) * (size_t)ncap);
+    uint8_t *nc = ax_malloc((size_t)ncap);
+    if (!nv || !nc) {
+      ax_free(nv, sizeof(ax_value) * (size_t)ncap);
+      ax_free(nc, (size_t)ncap);
+      return -1;
+    }
+    if (m->nvars) {
+      memcpy(nv, m->vars, sizeof(ax_value) * (size_t)m->nvars);
+      memcpy(nc, m->var_const, (size_t)m->nvars);
+    }
+    ax_free(m->vars, sizeof(ax_value) * (size_t)m->vars_cap);
+    ax_free(m->var_const, (size_t)m->vars_cap);
     m->vars = nv;
-    uint8_t *nc = ax_realloc(m->var_const, (size_t)m->vars_cap, (size_t)ncap);
-    if (!nc) return -1;
     m->var_const = nc;
     vm->heap_bytes += (sizeof(ax_value) + 1) * (size_t)(ncap - m->vars_cap);
     m->vars_cap = ncap;

@@ -333,6 +333,15 @@ static void test_oom(void) {
   close(saved);
   CHECK(err_runs > 0);
   CHECK(ok_runs > 0);
+  /* failures while the VM itself starts: NULL or a working VM, never a crash or a leak */
+  size_t base = ax_mem_live();
+  for (uint64_t n = 1; n < 2000; n += 3) {
+    ax_mem_fail_at(n);
+    ax_vm *v = anx_vm_new();
+    ax_mem_fail_at(0);
+    if (v) anx_vm_free(v);
+    CHECK(ax_mem_live() == base);
+  }
   /* no leaks: the VM gives every byte back */
   size_t before = ax_mem_live();
   ax_vm *vm = anx_vm_new();
