@@ -311,6 +311,7 @@ static void test_oom(void) {
   FILE *devnull = fopen("/dev/null", "w");
   int saved = dup(2);
   if (devnull) dup2(fileno(devnull), 2);   /* the failing runs report errors: keep them quiet */
+  size_t live0 = ax_mem_live();
   for (uint64_t n = 1; n < 3000; n += 7) {
     ax_vm *vm = anx_vm_new();
     if (!vm) continue;
@@ -328,6 +329,8 @@ static void test_oom(void) {
       CHECK(rc == ANX_RUNTIME_ERROR || rc == ANX_COMPILE_ERROR);
     }
     anx_vm_free(vm);
+    if (ax_mem_live() != live0) fprintf(stdout, "  leak after failure %llu: %zd bytes\n", (unsigned long long)n, (ssize_t)(ax_mem_live() - live0));
+    CHECK(ax_mem_live() == live0);
   }
   if (devnull) { dup2(saved, 2); fclose(devnull); }
   close(saved);
