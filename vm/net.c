@@ -603,23 +603,36 @@ static bool build_instance(ax_vm *vm, ax_value spec, ax_value params, ax_value *
   return true;
 }
 
-/* `input: [1, 28, 28]` builds every layer now, with one zero sample, in eval mode and without a tape. */
+/* `input: [1, 28, 28]` (or a first input layer with a shape) builds every layer now, with one zero sample, in eval
+** mode and without a tape. */
 static bool build_eager(ax_vm *vm, ax_value self, ax_net *n) {
   ax_value in = ax_net_config(vm, n, "input");
-  if (AX_IS_NIL(in)) return true;
-  if (!AX_IS_LIST(in) || AX_AS_LIST(in)->len < 1 || AX_AS_LIST(in)->len >= AX_MAX_DIMS)
-    return ax_vm_raise(vm, "network", "network '%s': input: must be a list of dims without the batch, e.g. [1, 28, 28]", n->name);
-  ax_list *l = AX_AS_LIST(in);
   int64_t shape[AX_MAX_DIMS];
+  int nd;
   shape[0] = 1;
-  for (int64_t i = 0; i < l->len; i++) {
-    if (!AX_IS_INT(l->items[i]) || l->items[i].as.i < 1)
-      return ax_vm_raise(vm, "network", "network '%s': input: dims must be positive ints", n->name);
-    shape[i + 1] = l->items[i].as.i;
+  if (AX_IS_NIL(in)) {
+    /* a first layer `neuron Input { shape: [...] }` (kind input) builds eagerly too */
+    int li = -1;
+    for (int i = 0; i < n->nmembers && li < 0; i++)
+      if (n->members[i].is_layer) li = i;
+    ax_layer *first = li >= 0 ? ax_value_layer(n->members[li].value) : NULL;
+    if (!first || first->kind != AX_L_INPUT || !first->input_nd || n->nchains || !AX_IS_NIL(n->pulse)) return true;
+    for (int i = 0; i < first->input_nd; i++) shape[i + 1] = first->input_shape[i];
+    nd = first->input_nd + 1;
+  } else {
+    if (!AX_IS_LIST(in) || AX_AS_LIST(in)->len < 1 || AX_AS_LIST(in)->len >= AX_MAX_DIMS)
+      return ax_vm_raise(vm, "network", "network '%s': input: must be a list of dims without the batch, e.g. [1, 28, 28]", n->name);
+    ax_list *l = AX_AS_LIST(in);
+    for (int64_t i = 0; i < l->len; i++) {
+      if (!AX_IS_INT(l->items[i]) || l->items[i].as.i < 1)
+        return ax_vm_raise(vm, "network", "network '%s': input: dims must be positive ints", n->name);
+      shape[i + 1] = l->items[i].as.i;
+    }
+    nd = (int)l->len + 1;
   }
   ax_tensor *z = NULL;
   ax_err e;
-  ax_status st = ax_zeros(shape, (int)l->len + 1, AX_FLOAT32, &z, &e);
+  ax_status st = ax_zeros(shape, nd, AX_FLOAT32, &z, &e);
   if (st) return ax_raise_rt(vm, st, &e);
   ax_value zv, r;
   if (!ax_push_tensor(vm, z, &zv)) return false;
@@ -1181,13 +1194,13 @@ static void set_cache(ax_value v, int on) {
     stack[sp++] = l;
     while (sp) {
       ax_layer *c = stack[--sp];
-      if (c->kind == AX_L_ATTENTION || c->kind == AX_L_POSENC) {
-        c->use_cache = on;
-        c->cache_pos = 0;
-        ax_tensor_release(c->cache_k);
-        ax_tensor_release(c->cache_v);
-        c->cache_k = c->cache_v = NULL;
-      }
+      /* every layer carries the flag (only attention and positional encodings read it), so the parts a
+      ** lazy block creates at its first forward inherit it */
+      c->use_cache = on;
+      c->cache_pos = 0;
+      ax_tensor_release(c->cache_k);
+      ax_tensor_release(c->cache_v);
+      c->cache_k = c->cache_v = NULL;
       for (int i = 0; i < c->nsubs && sp < 64; i++) stack[sp++] = c->subs[i];
     }
     return;

@@ -79,6 +79,7 @@ int ax_layer_kind_from_name(const char *name) {
 
 /* ---- near-miss suggestions ---- */
 
+/* Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), case-insensitive. */
 static int edit_distance(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
   if (la > 63 || lb > 63) return 99;
@@ -90,6 +91,10 @@ static int edit_distance(const char *a, const char *b) {
       int c = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
       int x = d[i - 1][j] + 1, y = d[i][j - 1] + 1;
       d[i][j] = c < x ? (c < y ? c : y) : (x < y ? x : y);
+      /* a swap of two neighbours counts as one edit (rleu -> relu) */
+      if (i > 1 && j > 1 && tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
+          tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) && d[i - 2][j - 2] + 1 < d[i][j])
+        d[i][j] = d[i - 2][j - 2] + 1;
     }
   return d[la][lb];
 }
@@ -714,6 +719,7 @@ static bool add_sub(ax_vm *vm, ax_layer *l, ax_layer_kind kind, const char *name
   ax_layer *s = layer_new(kind, name, l->line);
   if (!s) return ax_vm_oom(vm);
   s->training = l->training;
+  s->use_cache = l->use_cache;   /* generate() may switch the cache on before a lazy block builds */
   l->subs[l->nsubs++] = s;
   *out = s;
   return true;
