@@ -288,7 +288,8 @@ static void name_get(compiler *c, const ax_node *n) {
   }
   case CL_UNRESOLVED:
     if (thunk) {   /* property thunk: a bare name that is no user binding is a symbol */
-      emit_const(c, ax_obj_value(ax_str_cstr(c->vm, n->name)));
+      emit_op(c, AX_BC_CONST);
+      emit_u16(c, name_const(c, n->name));
       return;
     }
     {
@@ -390,7 +391,7 @@ static void seq_literal(compiler *c, const ax_node *n, bool is_map) {
     for (int i = 0; i < chunk; i++) {
       const ax_node *e = l->items[done + i];
       if (is_map) {
-        if (e->a->kind == AX_N_STRING) emit_const(c, ax_obj_value(ax_str_new(c->vm, e->a->str, e->a->len)));
+        if (e->a->kind == AX_N_STRING) { emit_op(c, AX_BC_CONST); emit_u16(c, str_const(c, e->a->str, e->a->len)); }
         else expr(c, e->a);
         expr(c, e->b);
       } else {
@@ -529,7 +530,10 @@ static void function(compiler *c, const ax_node *n, const char *name, const ax_n
   else c->vm->heap_bytes += (size_t)(np ? np : 1) * (sizeof(ax_string *) + 1);
   int pi = 0;
   if (with_self) {
-    if (p->param_names) p->param_names[pi++] = ax_str_cstr(c->vm, "self");
+    if (p->param_names) {
+      p->param_names[pi] = ax_str_cstr(c->vm, "self");
+      if (!p->param_names[pi++]) cl_error(c, n, "out of memory");
+    }
     cl_add_local(c, "self", false, n);
     push_sp(c, 1);
   }
@@ -540,6 +544,7 @@ static void function(compiler *c, const ax_node *n, const char *name, const ax_n
     if (p->param_names) {
       p->param_names[pi] = ax_str_cstr(c->vm, pm->name);
       p->param_has_default[pi] = pm->a != NULL;
+      if (!p->param_names[pi]) cl_error(c, pm, "out of memory");
     }
     if (!pm->a) p->nrequired = pi + 1;
     pi++;
@@ -939,7 +944,10 @@ static void pulse_stmt(compiler *c, const ax_node *n) {
 
 /* ---- networks ---- */
 
-static void kv(compiler *c, const char *key) { emit_const(c, ax_obj_value(ax_str_cstr(c->vm, key))); }
+static void kv(compiler *c, const char *key) {
+  emit_op(c, AX_BC_CONST);
+  emit_u16(c, name_const(c, key));
+}
 
 static void net_thunk(compiler *c, const ax_node *value, const ax_nodelist *params) {
   cl_net sym = {NULL, 0};   /* members == NULL marks a property thunk: bare names are symbols */
@@ -948,7 +956,6 @@ static void net_thunk(compiler *c, const ax_node *value, const ax_nodelist *para
 
 static void net_props(compiler *c, const ax_nodelist *props, const ax_nodelist *params) {
   kv(c, "props");
-  at(c, NULL);
   emit_opv(c, AX_BC_BUILD_MAP, 1);
   emit_byte(c, 0);
   for (int i = 0; i < props->n; i++) {
