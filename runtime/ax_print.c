@@ -38,13 +38,18 @@ void ax_strbuf_free(ax_strbuf *sb) {
 
 static ax_status puts_(ax_strbuf *sb, const char *s, ax_err *err) { return ax_strbuf_append(sb, s, strlen(s), err); }
 
+/* 1: PyTorch's "int mode" (floats that are all integral print as "1."); anx prints 1.0000. */
+static int torch_int_mode;
+void ax_print_set_int_mode(int on) { torch_int_mode = on != 0; }
+
 typedef struct {
   int kind;          /* 0 float, 1 int, 2 bool */
+  int intmode;       /* float tensor printed in PyTorch's int mode */
   int sci;
   int width;
   /* pass 1 statistics over nonzero finite values */
   double amin, amax;
-  int any;
+  int any, nonint;
 } fmt;
 
 static void format_value(const fmt *f, double v, int64_t iv, char *buf, size_t n) {
@@ -53,6 +58,7 @@ static void format_value(const fmt *f, double v, int64_t iv, char *buf, size_t n
   if (isnan(v)) snprintf(buf, n, "nan");
   else if (isinf(v)) snprintf(buf, n, v > 0 ? "inf" : "-inf");
   else if (f->sci) snprintf(buf, n, "%.*e", PRECISION, v);
+  else if (f->intmode) snprintf(buf, n, "%.0f.", v);
   else snprintf(buf, n, "%.*f", PRECISION, v);
 }
 
@@ -73,6 +79,7 @@ static void stat_visit(void *ctx, const ax_tensor *t, const int64_t *idx) {
   if (f->kind != 0) return;
   double v = fabs(ax_get_f64(t, idx));
   if (!isfinite(v) || v == 0) return;
+  if (v != ceil(v)) f->nonint = 1;
   if (!f->any || v < f->amin) f->amin = v;
   if (!f->any || v > f->amax) f->amax = v;
   f->any = 1;
@@ -193,7 +200,12 @@ static ax_status body(const ax_tensor *t, ax_strbuf *sb, ax_err *err) {
     f.width = 1;
     int summarize = numel > THRESHOLD;
     walk(t, 0, idx, summarize, stat_visit, &f);
-    if (f.kind == 0 && f.any) f.sci = f.amax / f.amin > 1000.0 || f.amax > 1.0e8 || f.amin < 1.0e-4;
+    if (f.kind == 0 && torch_int_mode && !f.nonint) {
+      f.intmode = 1;
+      f.sci = f.any && (f.amax / f.amin > 1000.0 || f.amax > 1.0e8);
+    } else if (f.kind == 0 && f.any) {
+      f.sci = f.amax / f.amin > 1000.0 || f.amax > 1.0e8 || f.amin < 1.0e-4;
+    }
     walk(t, 0, idx, summarize, width_visit, &f);
     if (t->ndim == 0) {
       char b[96];

@@ -181,5 +181,8 @@ ax_status ax_tensor_format(const ax_tensor *t, ax_strbuf *sb, ax_err *err);
 /* Same, as a new string that the caller frees with ax_str_free. */
 ax_status ax_tensor_to_string(const ax_tensor *t, char **out, ax_err *err);
 void ax_str_free(char *s);
+/* on = 1: print floats whose values are all integral the way PyTorch does ("1."); the default 0
+** prints them with 4 decimals ("1.0000", LANGUAGE.md section 3). Process-wide. */
+void ax_print_set_int_mode(int on);
 
 #endif

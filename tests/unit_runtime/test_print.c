@@ -1,6 +1,6 @@
-/* tests/unit_runtime/test_print.c — tensor repr against strings printed by PyTorch 1.13
-** (`python3 -c "import torch; print(repr(...))"`), with anx dtype names ("dtype=float64").
-** The one intended difference (LANGUAGE.md section 3): integral floats print as 1.0000, not "1.". */
+/* tests/unit_runtime/test_print.c — tensor repr vs strings printed by PyTorch 1.13, anx dtype names.
+** Intended difference (LANGUAGE.md section 3): integral floats print as 1.0000, not "1."
+** (ax_print_set_int_mode(1) restores PyTorch's form; checked too). */
 #include "rt_test.h"
 
 static ax_tensor *V(const double *v, const int64_t *shape, int nd, ax_dtype dt) { return rt_vals(v, shape, nd, dt); }
@@ -80,6 +80,14 @@ int main(void) {
   ax_tensor *m = scaled_arange(6, 1, SHP(2, 3)), *mt;
   OK(ax_transpose(m, 0, 1, &mt, &e_));
   PR(mt, "tensor([[0.0000, 3.0000],\n        [1.0000, 4.0000],\n        [2.0000, 5.0000]])");
+  /* PyTorch's own int mode, on request */
+  ax_print_set_int_mode(1);
+  PR(V((double[]){1, 2, 3, 4}, SHP(2, 2), AX_FLOAT32), "tensor([[1., 2.],\n        [3., 4.]])");
+  PR(V((double[]){0, NAN}, SHP(2), AX_FLOAT32), "tensor([0., nan])");
+  PR(V((double[]){1, 2000}, SHP(2), AX_FLOAT64), "tensor([1.0000e+00, 2.0000e+03], dtype=float64)");
+  PR(V((double[]){-13}, NULL, 0, AX_FLOAT16), "tensor(-13., dtype=float16)");
+  PR(V((double[]){1.5, 2}, SHP(2), AX_FLOAT32), "tensor([1.5000, 2.0000])");
+  ax_print_set_int_mode(0);
   ax_tensor_release(m);
   ax_tensor_release(x);
   ax_tensor_release(p);
