@@ -143,6 +143,7 @@ static bool bind_args(ax_vm *vm, ax_proto *p, ax_value *args, int argc, ax_list 
   if (argc > np)
     return ax_vm_raise(vm, "type", "%s() takes %d argument%s but %d %s given", p->name->chars, np,
                        np == 1 ? "" : "s", argc + nkw, argc + nkw == 1 ? "was" : "were");
+  if (args + np + 8 >= vm->stack_end) return ax_vm_raise(vm, "stack", "stack overflow");
   ax_value tmp[256];
   for (int i = 0; i < np; i++) tmp[i] = i < argc ? args[i] : AX_UNDEF;
   for (int j = 0; j < nkw; j++) {
