@@ -400,4 +400,61 @@ ax_status ax_nn_attention_bwd_f64(const ax_nn_attention_desc *a, const double *q
                                   const double *lse, const double *dout, double *dq, double *dk,
                                   double *dv, ax_err *err);
 
+/* ---------------------------------------------------------------------------------------------
+** Dropout with a given mask (dropout.c): y = x * mask * scale, scale = 1/(1-p) chosen by the
+** caller, mask[i] in {0, 1} (the caller draws it from the RNG); backward is the same map on dy. */
+ax_status ax_nn_dropout_fwd_f32(int64_t n, const float *x, const uint8_t *mask, double scale,
+                                float *y, ax_err *err);
+ax_status ax_nn_dropout_fwd_f64(int64_t n, const double *x, const uint8_t *mask, double scale,
+                                double *y, ax_err *err);
+ax_status ax_nn_dropout_bwd_f32(int64_t n, const float *dy, const uint8_t *mask, double scale,
+                                float *dx, ax_err *err);
+ax_status ax_nn_dropout_bwd_f64(int64_t n, const double *dy, const uint8_t *mask, double scale,
+                                double *dx, ax_err *err);
+
+/* ---------------------------------------------------------------------------------------------
+** Recurrent cells (rnn.c), one time step, PyTorch layouts and gate orders.
+**   x: [b, in]  h, c: [b, hid]  w_ih: [G*hid, in]  w_hh: [G*hid, hid]  b_ih, b_hh: [G*hid] or NULL
+** LSTM (G = 4, gates i, f, g, o): c' = f*c + i*g, h' = o*tanh(c'); saves the activated gates
+**   gates: [b, 4*hid].
+** GRU (G = 3, gates r, z, n): n = tanh(W_in x + b_in + r*(W_hn h + b_hn)), h' = (1-z)*n + z*h;
+**   saves gates: [b, 4*hid] = r, z, n and W_hn h + b_hn.
+** Backward takes dh' (and dc' for LSTM, NULL = 0) and writes dx, dh, dc (LSTM), dw_ih, dw_hh,
+** db_ih, db_hh; any of them may be NULL. Weight and bias gradients are overwritten. */
+typedef struct { int64_t b, in, hid; } ax_nn_rnn_desc;
+ax_status ax_nn_lstm_cell_fwd_f32(const ax_nn_rnn_desc *r, const float *x, const float *h,
+                                  const float *c, const float *w_ih, const float *w_hh,
+                                  const float *b_ih, const float *b_hh, float *h_out,
+                                  float *c_out, float *gates, ax_err *err);
+ax_status ax_nn_lstm_cell_fwd_f64(const ax_nn_rnn_desc *r, const double *x, const double *h,
+                                  const double *c, const double *w_ih, const double *w_hh,
+                                  const double *b_ih, const double *b_hh, double *h_out,
+                                  double *c_out, double *gates, ax_err *err);
+ax_status ax_nn_lstm_cell_bwd_f32(const ax_nn_rnn_desc *r, const float *x, const float *h,
+                                  const float *c, const float *w_ih, const float *w_hh,
+                                  const float *c_out, const float *gates, const float *dh_out,
+                                  const float *dc_out, float *dx, float *dh, float *dc,
+                                  float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
+                                  ax_err *err);
+ax_status ax_nn_lstm_cell_bwd_f64(const ax_nn_rnn_desc *r, const double *x, const double *h,
+                                  const double *c, const double *w_ih, const double *w_hh,
+                                  const double *c_out, const double *gates, const double *dh_out,
+                                  const double *dc_out, double *dx, double *dh, double *dc,
+                                  double *dw_ih, double *dw_hh, double *db_ih, double *db_hh,
+                                  ax_err *err);
+ax_status ax_nn_gru_cell_fwd_f32(const ax_nn_rnn_desc *r, const float *x, const float *h,
+                                 const float *w_ih, const float *w_hh, const float *b_ih,
+                                 const float *b_hh, float *h_out, float *gates, ax_err *err);
+ax_status ax_nn_gru_cell_fwd_f64(const ax_nn_rnn_desc *r, const double *x, const double *h,
+                                 const double *w_ih, const double *w_hh, const double *b_ih,
+                                 const double *b_hh, double *h_out, double *gates, ax_err *err);
+ax_status ax_nn_gru_cell_bwd_f32(const ax_nn_rnn_desc *r, const float *x, const float *h,
+                                 const float *w_ih, const float *w_hh, const float *gates,
+                                 const float *dh_out, float *dx, float *dh, float *dw_ih,
+                                 float *dw_hh, float *db_ih, float *db_hh, ax_err *err);
+ax_status ax_nn_gru_cell_bwd_f64(const ax_nn_rnn_desc *r, const double *x, const double *h,
+                                 const double *w_ih, const double *w_hh, const double *gates,
+                                 const double *dh_out, double *dx, double *dh, double *dw_ih,
+                                 double *dw_hh, double *db_ih, double *db_hh, ax_err *err);
+
 #endif

@@ -155,4 +155,23 @@ for name, make in optims.items():
         opt.step()
     save("optim_" + name, p0, grads, p)
 
+# lstm_cell: x[3,4] h[3,5] c[3,5] w_ih[20,4] w_hh[20,5] b_ih[20] b_hh[20] dh'[3,5] dc'[3,5] |
+# h' c' dx dh dc dw_ih dw_hh db_ih db_hh
+x, h, c = leaf(3, 4), leaf(3, 5), leaf(3, 5)
+wi, wh, bi, bh = leaf(20, 4), leaf(20, 5), leaf(20), leaf(20)
+h2, c2 = torch.lstm_cell(x, (h, c), wi, wh, bi, bh)
+dh2, dc2 = torch.randn(3, 5), torch.randn(3, 5)
+torch.autograd.backward([h2, c2], [dh2, dc2])
+save("lstm_cell", x, h, c, wi, wh, bi, bh, dh2, dc2, h2, c2, x.grad, h.grad, c.grad, wi.grad,
+     wh.grad, bi.grad, bh.grad)
+
+# gru_cell: x[3,4] h[3,5] w_ih[15,4] w_hh[15,5] b_ih[15] b_hh[15] dh'[3,5] |
+# h' dx dh dw_ih dw_hh db_ih db_hh
+x, h = leaf(3, 4), leaf(3, 5)
+wi, wh, bi, bh = leaf(15, 4), leaf(15, 5), leaf(15), leaf(15)
+h2 = torch.gru_cell(x, h, wi, wh, bi, bh)
+dh2 = torch.randn(3, 5)
+h2.backward(dh2)
+save("gru_cell", x, h, wi, wh, bi, bh, dh2, h2, x.grad, h.grad, wi.grad, wh.grad, bi.grad, bh.grad)
+
 print("wrote", len(os.listdir(out_dir)), "files to", out_dir)

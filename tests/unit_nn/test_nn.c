@@ -134,6 +134,7 @@ int main(int argc, char **argv) {
       {"loss", test_loss},
       {"optim", test_optim},
       {"attention", test_attention},
+      {"rnn", test_rnn},
       {"torch", test_torch_ref},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {

@@ -57,6 +57,7 @@ void test_loss(void);
 void test_embedding(void);
 void test_optim(void);
 void test_attention(void);
+void test_rnn(void);
 void test_torch_ref(void);
 
 #endif

@@ -286,6 +286,51 @@ static void optim_case(const char *name) {
   free(c.base);
 }
 
+static void rnn_cases(void) {
+  ax_err e = {0};
+  cursor c;
+  ax_nn_rnn_desc r = {3, 4, 5};
+  if (open_case("lstm_cell", &c)) {
+    double *x = take(&c, 12), *h = take(&c, 15), *cc = take(&c, 15), *wi = take(&c, 80);
+    double *wh = take(&c, 100), *bi = take(&c, 20), *bh = take(&c, 20), *dh2 = take(&c, 15);
+    double *dc2 = take(&c, 15), *h2_ref = take(&c, 15), *c2_ref = take(&c, 15);
+    double *dx_ref = take(&c, 12), *dh_ref = take(&c, 15), *dc_ref = take(&c, 15);
+    double *dwi_ref = take(&c, 80), *dwh_ref = take(&c, 100), *dbi_ref = take(&c, 20), *dbh_ref = take(&c, 20);
+    close_case("lstm_cell", &c);
+    double h2[15], c2[15], g[60], dx[12], dh[15], dc[15], dwi[80], dwh[100], dbi[20], dbh[20];
+    CHECK_OK(ax_nn_lstm_cell_fwd_f64(&r, x, h, cc, wi, wh, bi, bh, h2, c2, g, &e), &e);
+    CHECK_OK(ax_nn_lstm_cell_bwd_f64(&r, x, h, cc, wi, wh, c2, g, dh2, dc2, dx, dh, dc, dwi, dwh, dbi, dbh, &e), &e);
+    CLOSE("torch lstm h'", h2, h2_ref, 15);
+    CLOSE("torch lstm c'", c2, c2_ref, 15);
+    CLOSE("torch lstm dx", dx, dx_ref, 12);
+    CLOSE("torch lstm dh", dh, dh_ref, 15);
+    CLOSE("torch lstm dc", dc, dc_ref, 15);
+    CLOSE("torch lstm dw_ih", dwi, dwi_ref, 80);
+    CLOSE("torch lstm dw_hh", dwh, dwh_ref, 100);
+    CLOSE("torch lstm db_ih", dbi, dbi_ref, 20);
+    CLOSE("torch lstm db_hh", dbh, dbh_ref, 20);
+    free(c.base);
+  }
+  if (open_case("gru_cell", &c)) {
+    double *x = take(&c, 12), *h = take(&c, 15), *wi = take(&c, 60), *wh = take(&c, 75);
+    double *bi = take(&c, 15), *bh = take(&c, 15), *dh2 = take(&c, 15), *h2_ref = take(&c, 15);
+    double *dx_ref = take(&c, 12), *dh_ref = take(&c, 15), *dwi_ref = take(&c, 60);
+    double *dwh_ref = take(&c, 75), *dbi_ref = take(&c, 15), *dbh_ref = take(&c, 15);
+    close_case("gru_cell", &c);
+    double h2[15], g[60], dx[12], dh[15], dwi[60], dwh[75], dbi[15], dbh[15];
+    CHECK_OK(ax_nn_gru_cell_fwd_f64(&r, x, h, wi, wh, bi, bh, h2, g, &e), &e);
+    CHECK_OK(ax_nn_gru_cell_bwd_f64(&r, x, h, wi, wh, g, dh2, dx, dh, dwi, dwh, dbi, dbh, &e), &e);
+    CLOSE("torch gru h'", h2, h2_ref, 15);
+    CLOSE("torch gru dx", dx, dx_ref, 12);
+    CLOSE("torch gru dh", dh, dh_ref, 15);
+    CLOSE("torch gru dw_ih", dwi, dwi_ref, 60);
+    CLOSE("torch gru dw_hh", dwh, dwh_ref, 75);
+    CLOSE("torch gru db_ih", dbi, dbi_ref, 15);
+    CLOSE("torch gru db_hh", dbh, dbh_ref, 15);
+    free(c.base);
+  }
+}
+
 void test_torch_ref(void) {
   conv_case("conv2d_a", (ax_nn_conv2d_desc){2, 3, 7, 6, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1});
   conv_case("conv2d_b", (ax_nn_conv2d_desc){2, 4, 9, 8, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2});
@@ -297,4 +342,5 @@ void test_torch_ref(void) {
   attention_case("attention_causal", (ax_nn_attention_desc){1, 2, 6, 6, 4, 4, 0.5, 1}, 0);
   const char *opts[] = {"sgd", "sgd_nesterov", "adam", "adamw_amsgrad", "rmsprop", "adagrad", "adadelta"};
   for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) optim_case(opts[i]);
+  rnn_cases();
 }
