@@ -137,6 +137,7 @@ void ax_vm_free_internal(ax_vm *vm) {
   ax_free(vm->strings.slots, sizeof(ax_string *) * vm->strings.cap);
   ax_free(vm->handlers, sizeof(ax_handler) * (size_t)vm->handlers_cap);
   free(vm->gray);
+  free(vm->roots);
   for (ax_modreg *r = vm->modregs; r;) {
     ax_modreg *n = r->next;
     ax_free(r->name, strlen(r->name) + 1);
@@ -154,6 +155,8 @@ void ax_vm_reset(ax_vm *vm) {
   vm->nhandlers = 0;
   vm->open_upvals = NULL;
   vm->nroots = 0;
+  vm->gc_paused -= vm->roots_unrooted;
+  vm->roots_unrooted = 0;
   vm->cdepth = 0;
   vm->error = AX_NIL;
   vm->error_uncatchable = false;

@@ -12,7 +12,6 @@
 #define AX_STACK_VALUES (1 << 19)   /* 8 MiB of value stack */
 #define AX_MAX_FRAMES 12000         /* "at least 5,000 nested calls work" */
 #define AX_MAX_CDEPTH 180           /* native -> VM re-entries (map(f, xs) inside f ...) */
-#define AX_MAX_ROOTS 256
 
 typedef struct {
   ax_closure *closure;
@@ -52,8 +51,9 @@ struct ax_vm {
   int ngray, gray_cap;
   struct { ax_string **slots; uint32_t cap, count; } strings;   /* intern set */
 
-  ax_value roots[AX_MAX_ROOTS];
-  int nroots;
+  ax_value *roots;          /* native root stack (grows; plain realloc, like the gray stack) */
+  int nroots, roots_cap;
+  int roots_unrooted;       /* pushes that found no room: the GC stays paused until popped */
 
   ax_module *builtins;     /* the prelude: print, len, ... and registered globals */
   ax_table modules;        /* name/path string -> module */

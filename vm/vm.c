@@ -4,6 +4,7 @@
 ** Invariant: ip is saved into the frame (STORE) before anything that can raise or collect. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ax_mem.h"
@@ -306,9 +307,26 @@ bool ax_vm_call_value(ax_vm *vm, int argc) {
 }
 
 void ax_vm_push_root(ax_vm *vm, ax_value v) {
-  if (vm->nroots < AX_MAX_ROOTS) vm->roots[vm->nroots++] = v;
+  if (vm->nroots == vm->roots_cap) {
+    int ncap = vm->roots_cap ? vm->roots_cap * 2 : 64;
+    ax_value *nr = realloc(vm->roots, sizeof(ax_value) * (size_t)ncap);
+    if (!nr) {   /* no room to root v: keep everything alive instead, until the matching pop */
+      vm->roots_unrooted++;
+      vm->gc_paused++;
+      return;
+    }
+    vm->roots = nr;
+    vm->roots_cap = ncap;
+  }
+  vm->roots[vm->nroots++] = v;
 }
-void ax_vm_pop_root(ax_vm *vm, int n) { vm->nroots -= n; if (vm->nroots < 0) vm->nroots = 0; }
+
+void ax_vm_pop_root(ax_vm *vm, int n) {
+  for (; n > 0; n--) {
+    if (vm->roots_unrooted) { vm->roots_unrooted--; vm->gc_paused--; }
+    else if (vm->nroots > 0) vm->nroots--;
+  }
+}
 void *ax_vm_native_ud(ax_vm *vm) { return vm->native_ud; }
 
 /* ---- arithmetic and comparison (slow paths) ---- */
