@@ -36,7 +36,8 @@ typedef struct {
 } cpu_iter;
 /* fn(ctx, ptrs, inner strides in elements, n): process n elements along the inner dim. */
 typedef void (*cpu_block_fn)(void *ctx, char **p, const int64_t *st, int64_t n);
-/* Operand k's strides are t's strides broadcast to shape (0 where t has size 1 / no dim). */
+/* Operand k's strides are t's strides broadcast to shape (0 where t has size 1 / no dim).
+** Operand 0 is the one written (the output); the others are only read. */
 void cpu_iter_init(cpu_iter *it, const int64_t *shape, int ndim);
 void cpu_iter_add(cpu_iter *it, const ax_tensor *t);
 /* Coalesces dims and runs fn over all elements, on 2 threads when the tensor is large. */

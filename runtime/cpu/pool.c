@@ -161,12 +161,100 @@ static void run_range(void *vctx, int64_t b, int64_t e) {
   }
 }
 
+/* Short rows ([4096, 10] + [10]): one callback per row would cost more than the work, so R rows
+** are packed per callback. Operands whose R rows already lie back to back (unit inner stride)
+** are passed in place; the others are gathered into a contiguous buffer first, and operand 0
+** (always the output) is scattered back afterwards. */
+#define SHORT_ROW 256
+#define MAX_PACK 256
+
+static void copy_rows(char *dst, const char *base, const int64_t *off, int64_t rows, int64_t inner,
+                      int64_t st, int es, int to_buf) {
+  for (int64_t r = 0; r < rows; r++) {
+    char *buf = dst + r * inner * es;
+    char *mem = (char *)base + off[r] * es;
+    if (st == 1) {
+      if (to_buf) memcpy(buf, mem, (size_t)(inner * es));
+      else memcpy(mem, buf, (size_t)(inner * es));
+      continue;
+    }
+#define STRIDED(T)                                                                    \
+  do {                                                                                \
+    T *bb = (T *)buf, *mm = (T *)mem;                                                 \
+    if (to_buf) for (int64_t i = 0; i < inner; i++) bb[i] = mm[i * st];               \
+    else for (int64_t i = 0; i < inner; i++) mm[i * st] = bb[i];                      \
+  } while (0)
+    switch (es) {
+    case 1: STRIDED(uint8_t); break;
+    case 2: STRIDED(uint16_t); break;
+    case 4: STRIDED(uint32_t); break;
+    default: STRIDED(uint64_t); break;
+    }
+#undef STRIDED
+  }
+}
+
+static void run_packed(void *vctx, int64_t b, int64_t e) {
+  const run_ctx *r = vctx;
+  const cpu_iter *it = r->it;
+  int nd = it->ndim, nops = it->nops;
+  int64_t inner = it->shape[nd - 1], R = r->nchunks, outer = 1;
+  for (int d = 0; d < nd - 1; d++) outer *= it->shape[d];
+  _Alignas(64) char tmp[CPU_ITER_MAXOPS][CPU_BLOCK * 8];
+  int64_t off[CPU_ITER_MAXOPS][MAX_PACK], ones[CPU_ITER_MAXOPS];
+  for (int k = 0; k < nops; k++) ones[k] = 1;
+  for (int64_t u = b; u < e; u++) {
+    int64_t o0 = u * R, rows = outer - o0 < R ? outer - o0 : R;
+    /* multi-index of row o0, then step it row by row */
+    int64_t idx[AX_MAX_DIMS] = {0}, o = o0;
+    for (int d = nd - 2; d >= 0; d--) {
+      idx[d] = o % it->shape[d];
+      o /= it->shape[d];
+    }
+    for (int64_t q = 0; q < rows; q++) {
+      for (int k = 0; k < nops; k++) {
+        int64_t v = 0;
+        for (int d = 0; d < nd - 1; d++) v += idx[d] * it->stride[k][d];
+        off[k][q] = v;
+      }
+      for (int d = nd - 2; d >= 0; d--) {
+        if (++idx[d] < it->shape[d]) break;
+        idx[d] = 0;
+      }
+    }
+    char *p[CPU_ITER_MAXOPS];
+    int packed[CPU_ITER_MAXOPS];
+    for (int k = 0; k < nops; k++) {
+      int64_t st = it->stride[k][nd - 1];
+      int direct = st == 1;
+      for (int64_t q = 1; direct && q < rows; q++) direct = off[k][q] == off[k][0] + q * inner;
+      packed[k] = !direct;
+      if (direct) {
+        p[k] = it->base[k] + off[k][0] * it->esize[k];
+      } else {
+        p[k] = tmp[k];
+        if (k > 0) copy_rows(tmp[k], it->base[k], off[k], rows, inner, st, it->esize[k], 1);
+      }
+    }
+    r->fn(r->ctx, p, ones, rows * inner);
+    if (packed[0]) copy_rows(tmp[0], it->base[0], off[0], rows, inner, it->stride[0][nd - 1], it->esize[0], 0);
+  }
+}
+
 void cpu_iter_run(cpu_iter *it, cpu_block_fn fn, void *ctx) {
   for (int i = 0; i < it->ndim; i++)
     if (it->shape[i] == 0) return;
   coalesce(it);
   int64_t inner = it->shape[it->ndim - 1], outer = 1;
   for (int i = 0; i < it->ndim - 1; i++) outer *= it->shape[i];
+  if (it->ndim >= 2 && inner < SHORT_ROW && outer >= 4) {
+    int64_t R = CPU_BLOCK / inner;
+    if (R > MAX_PACK) R = MAX_PACK;
+    run_ctx pr = {it, fn, ctx, R};   /* nchunks holds rows per callback here */
+    int64_t units = (outer + R - 1) / R;
+    cpu_parallel_for(units, 1 + 32768 / (R * inner), run_packed, &pr);
+    return;
+  }
   run_ctx r = {it, fn, ctx, (inner + CPU_BLOCK - 1) / CPU_BLOCK};
   int64_t units = outer * r.nchunks;
   /* ~32K elements per thread before splitting pays for the wake-up (a few microseconds). */

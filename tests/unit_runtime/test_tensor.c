@@ -235,6 +235,26 @@ static void test_copy_inplace(void) {
   OK(ax_copy_(a, b, &e_));
   CHECK(rt_at(x, 0, 0, 0) == 0 && rt_at(x, 1, 0, 0) == 0 && rt_at(x, 2, 0, 0) == -1 && rt_at(x, 11, 0, 0) == 10);
   ERR(ax_copy_(col, x, &err), AX_E_SHAPE, "copy_: shape [12] cannot be broadcast to [3, 1]");
+  /* short rows through the packed iterator: strided destination, broadcast sources */
+  ax_tensor *big = rt_arange(48, AX_FLOAT32), *src2, *dst0, *dstT, *rowv, *colv, *sum;
+  OK(ax_reshape(big, SHP(6, 8), &src2, &e_));
+  OK(ax_zeros(SHP(8, 6), AX_FLOAT64, &dst0, &e_));
+  OK(ax_transpose(dst0, 0, 1, &dstT, &e_));   /* [6, 8] with strides [1, 6] */
+  OK(ax_copy_(dstT, src2, &e_));
+  CHECK(rt_at(dstT, 5, 7, 0) == 47 && rt_at(dst0, 7, 5, 0) == 47 && rt_at(dst0, 1, 0, 0) == 1);
+  rowv = rt_vals((double[]){1, 2, 3, 4, 5, 6, 7, 8}, SHP(8), AX_FLOAT32);
+  colv = rt_vals((double[]){10, 20, 30, 40, 50, 60}, SHP(6, 1), AX_INT32);
+  ax_tensor *t1, *t2;
+  OK(ax_add(dstT, rowv, &t1, &e_));   /* [6, 8] + [8] */
+  OK(ax_mul(t1, colv, &t2, &e_));     /* [6, 8] * [6, 1] */
+  CHECK(t2->dtype == AX_FLOAT64 && rt_at(t2, 5, 7, 0) == (47 + 8) * 60.0 && rt_at(t2, 2, 3, 0) == (19 + 4) * 30.0);
+  OK(ax_sum(t2, NULL, 0, 0, &sum, &e_));
+  double want = 0;
+  for (int i = 0; i < 6; i++)
+    for (int j = 0; j < 8; j++) want += (i * 8 + j + j + 1) * 10.0 * (i + 1);
+  CHECK(rt_at(sum, 0, 0, 0) == want);
+  ax_tensor *more[] = {big, src2, dst0, dstT, rowv, colv, t1, t2, sum};
+  for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) ax_tensor_release(more[i]);
   ax_tensor *mods[] = {x, m, col, src, a, b};
   for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++) ax_tensor_release(mods[i]);
 }
