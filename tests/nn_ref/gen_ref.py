@@ -35,7 +35,7 @@ def save(case, name, t):
         a = a.astype(np.bool_)
     else:
         a = a.astype(np.int64)
-    np.save(os.path.join(OUT, '%s.%s.npy' % (case, name)), np.ascontiguousarray(a))
+    np.save(os.path.join(OUT, '%s.%s.npy' % (case, name)), a.copy(order='C'))   # keeps 0-d arrays 0-d
 
 
 def save_safetensors(path, tensors, meta=None):
