@@ -41,6 +41,7 @@ static void relu_bwd(const float *y, float *d, size_t n) {
 
 int main(int argc, char **argv) {
   int iters = argc > 1 ? atoi(argv[1]) : 30;
+  if (argc > 2) ax_nn_set_num_threads(atoi(argv[2]));   /* default: the CPU affinity mask */
   const int64_t N = 64;
   ax_err e = {0};
   ax_nn_conv2d_desc c1 = {N, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};

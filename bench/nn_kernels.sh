@@ -1,15 +1,17 @@
 #!/bin/sh
 # bench/nn_kernels.sh — conv/pool layers of the CNN: anx kernels vs PyTorch, same environment.
-# Usage: bench/nn_kernels.sh [build-dir] [iters]; builds the nn_kernels_bench target first.
+# Usage: bench/nn_kernels.sh [build-dir] [iters] [threads]; builds the nn_kernels_bench target
+# first. threads (default 2) is given to both sides.
 # OPENBLAS_CORETYPE is unset on both sides (it halves sgemm on these machines); PyTorch runs with
 # OPENBLAS_NUM_THREADS=1 and 2 intra-op threads, as the training issue prescribes.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build-nn}
 iters=${2:-30}
+threads=${3:-2}
 cmake --build "$build" -j2 --target nn_kernels_bench >/dev/null
-a=$(env -u OPENBLAS_CORETYPE "$build/runtime/neural/nn_kernels_bench" "$iters")
-t=$(env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$here/nn_kernels_torch.py" "$iters")
+a=$(env -u OPENBLAS_CORETYPE "$build/runtime/neural/nn_kernels_bench" "$iters" "$threads")
+t=$(env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$here/nn_kernels_torch.py" "$iters" "$threads")
 echo "$a"
 echo "$t"
 am=$(echo "$a" | sed 's/.*anx_ms=\([0-9.]*\).*/\1/')

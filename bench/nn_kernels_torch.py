@@ -7,8 +7,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-torch.set_num_threads(2)
 iters = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
 N = 64
 g = torch.Generator().manual_seed(0)
 x = torch.rand(N, 1, 28, 28, generator=g)

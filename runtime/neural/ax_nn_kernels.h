@@ -81,6 +81,28 @@ ax_status ax_nn_conv_transpose2d_bwd_f64(const ax_nn_conv_transpose2d_desc *d, c
                                          const double *weight, const double *dy, double *dx,
                                          double *dweight, double *dbias, ax_err *err);
 
+/* 3-d convolution as PyTorch's conv3d, by vol2col + GEMM (conv3d.c). Spatial sizes, kernel,
+** stride, padding (before / after, per axis) and dilation are given per axis (0 = depth,
+** 1 = height, 2 = width).
+**   x: [n, c_in, d, h, w]   weight: [c_out, c_in/groups, kd, kh, kw]   bias: [c_out] or NULL
+**   y: [n, c_out, od, oh, ow], o[a] = (in[a] + pad_lo[a] + pad_hi[a] - dil[a]*(k[a]-1) - 1)
+**                                     / stride[a] + 1 */
+typedef struct {
+  int64_t n, c_in, c_out, groups;
+  int64_t in[3], k[3], stride[3], pad_lo[3], pad_hi[3], dil[3];
+} ax_nn_conv3d_desc;
+ax_status ax_nn_conv3d_out_size(const ax_nn_conv3d_desc *d, int64_t out[3], ax_err *err);
+ax_status ax_nn_conv3d_fwd_f32(const ax_nn_conv3d_desc *d, const float *x, const float *weight,
+                               const float *bias, float *y, ax_err *err);
+ax_status ax_nn_conv3d_fwd_f64(const ax_nn_conv3d_desc *d, const double *x, const double *weight,
+                               const double *bias, double *y, ax_err *err);
+ax_status ax_nn_conv3d_bwd_f32(const ax_nn_conv3d_desc *d, const float *x, const float *weight,
+                               const float *dy, float *dx, float *dweight, float *dbias,
+                               ax_err *err);
+ax_status ax_nn_conv3d_bwd_f64(const ax_nn_conv3d_desc *d, const double *x, const double *weight,
+                               const double *dy, double *dx, double *dweight, double *dbias,
+                               ax_err *err);
+
 /* ---------------------------------------------------------------------------------------------
 ** Pooling (pool.c).  x: [n, c, h, w]  y: [n, c, oh, ow]
 **   oh = floor_or_ceil((h + 2*pad_h - dil_h*(kh-1) - 1) / stride_h) + 1, with PyTorch's rule that

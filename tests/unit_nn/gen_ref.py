@@ -174,4 +174,11 @@ dh2 = torch.randn(3, 5)
 h2.backward(dh2)
 save("gru_cell", x, h, wi, wh, bi, bh, dh2, h2, x.grad, h.grad, wi.grad, wh.grad, bi.grad, bh.grad)
 
+# conv3d: x[2,2,5,6,4] w[3,2,3,2,3] b[3] dy | y dx dw db ; stride (2,1,1), padding (1,0,1), dilation (1,2,1)
+x, w, b = leaf(2, 2, 5, 6, 4), leaf(3, 2, 3, 2, 3), leaf(3)
+y = F.conv3d(x, w, b, stride=(2, 1, 1), padding=(1, 0, 1), dilation=(1, 2, 1))
+dy = torch.randn_like(y)
+y.backward(dy)
+save("conv3d", x, w, b, dy, y, x.grad, w.grad, b.grad)
+
 print("wrote", len(os.listdir(out_dir)), "files to", out_dir)

@@ -129,6 +129,7 @@ int main(int argc, char **argv) {
   const char *only = argc > 1 ? argv[1] : NULL;
   struct { const char *name; void (*fn)(void); } tests[] = {
       {"conv", test_conv},
+      {"conv3d", test_conv3d},
       {"pool", test_pool},
       {"norm", test_norm},
       {"loss", test_loss},

@@ -51,6 +51,7 @@ int tn_msg_has(const char *msg, const char *needle);
 double *tn_read_ref(const char *name, int64_t *count);
 
 void test_conv(void);
+void test_conv3d(void);
 void test_pool(void);
 void test_norm(void);
 void test_loss(void);

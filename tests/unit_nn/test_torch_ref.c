@@ -81,6 +81,27 @@ static void convt_case(void) {
   free(y), free(dx), free(dw), free(c.base);
 }
 
+static void conv3d_case(void) {
+  cursor c;
+  if (!open_case("conv3d", &c)) return;
+  ax_err e = {0};
+  ax_nn_conv3d_desc d = {2, 2, 3, 1, {5, 6, 4}, {3, 2, 3}, {2, 1, 1}, {1, 0, 1}, {1, 0, 1}, {1, 2, 1}};
+  int64_t o[3];
+  CHECK_OK(ax_nn_conv3d_out_size(&d, o, &e), &e);
+  const int64_t nx = 2 * 2 * 120, nw = 3 * 2 * 18, ny = 2 * 3 * o[0] * o[1] * o[2];
+  double *x = take(&c, nx), *w = take(&c, nw), *b = take(&c, 3), *dy = take(&c, ny);
+  double *y_ref = take(&c, ny), *dx_ref = take(&c, nx), *dw_ref = take(&c, nw), *db_ref = take(&c, 3);
+  close_case("conv3d", &c);
+  double *y = tn_zeros(ny), *dx = tn_zeros(nx), *dw = tn_zeros(nw), db[3];
+  CHECK_OK(ax_nn_conv3d_fwd_f64(&d, x, w, b, y, &e), &e);
+  CHECK_OK(ax_nn_conv3d_bwd_f64(&d, x, w, dy, dx, dw, db, &e), &e);
+  CLOSE("torch conv3d y", y, y_ref, ny);
+  CLOSE("torch conv3d dx", dx, dx_ref, nx);
+  CLOSE("torch conv3d dw", dw, dw_ref, nw);
+  CLOSE("torch conv3d db", db, db_ref, 3);
+  free(y), free(dx), free(dw), free(c.base);
+}
+
 static void norm_cases(void) {
   ax_err e = {0};
   cursor c;
@@ -335,6 +356,7 @@ void test_torch_ref(void) {
   conv_case("conv2d_a", (ax_nn_conv2d_desc){2, 3, 7, 6, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1});
   conv_case("conv2d_b", (ax_nn_conv2d_desc){2, 4, 9, 8, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2});
   convt_case();
+  conv3d_case();
   norm_cases();
   loss_cases();
   pool_cases();
