@@ -413,13 +413,47 @@ def gen_optim():
         save('opt_lamb', 'b%d' % s, b)
 
 
+# ---------------------------------------------------------------- schedules (lr before each of 12 steps)
+def gen_sched():
+    S = torch.optim.lr_scheduler
+    cfgs = {
+        'step_lr': (1.0, lambda o: S.StepLR(o, step_size=3, gamma=0.5)),
+        'multistep': (1.0, lambda o: S.MultiStepLR(o, milestones=[2, 5], gamma=0.1)),
+        'exponential': (1.0, lambda o: S.ExponentialLR(o, gamma=0.9)),
+        'cosine': (1.0, lambda o: S.CosineAnnealingLR(o, T_max=12, eta_min=0.01)),
+        'cosine_restarts': (1.0, lambda o: S.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.001)),
+        'one_cycle': (1.0, lambda o: S.OneCycleLR(o, max_lr=1.0, total_steps=12, cycle_momentum=False)),
+        'lambda_lr': (0.5, lambda o: S.LambdaLR(o, lambda t: 0.9 ** t)),
+    }
+    for case, (lr, make) in cfgs.items():
+        p = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=lr)
+        sch = make(opt)
+        lrs = []
+        for _ in range(12):
+            lrs.append(opt.param_groups[0]['lr'])
+            opt.step()
+            sch.step()
+        save('sched_' + case, 'lrs', torch.tensor(lrs))
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=1.0)
+    sch = S.ReduceLROnPlateau(opt, factor=0.5, patience=1, cooldown=1)
+    metrics = [5.0, 4.0, 4.0, 4.0, 4.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 2.0]
+    lrs = []
+    for m in metrics:
+        sch.step(m)
+        lrs.append(opt.param_groups[0]['lr'])
+    save('sched_plateau', 'metrics', torch.tensor(metrics))
+    save('sched_plateau', 'lrs', torch.tensor(lrs))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
         if f.endswith('.npy') or f.endswith('.safetensors'):
             os.remove(os.path.join(OUT, f))
     for g in (gen_linear, gen_conv, gen_pool, gen_norms, gen_embedding, gen_attention, gen_mha, gen_encoder,
-              gen_rnn, gen_activations, gen_losses, gen_optim):
+              gen_rnn, gen_activations, gen_losses, gen_optim, gen_sched):
         g()
     n = len(os.listdir(OUT))
     size = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
