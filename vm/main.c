@@ -10,6 +10,18 @@
 #include "anx.h"
 #include "ax_mem.h"
 
+/* Sanitizer builds check for leaks before _exit (LeakSanitizer would otherwise run at exit only). */
+#if defined(__SANITIZE_ADDRESS__)
+#define ANX_LEAK_CHECK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ANX_LEAK_CHECK 1
+#endif
+#endif
+#ifdef ANX_LEAK_CHECK
+#include <sanitizer/lsan_interface.h>
+#endif
+
 static void on_sigint(int sig) {
   (void)sig;
   anx_interrupt();
@@ -101,5 +113,8 @@ int main(int argc, char **argv) {
   ** which costs milliseconds of wall time on every run (measured: `anx -e ''` 10.7 -> 7.6 ms wall
   ** on a 2-core machine with OpenBLAS's default thread pool). */
   fflush(NULL);
+#ifdef ANX_LEAK_CHECK
+  __lsan_do_leak_check();   /* a leak ends the run with the sanitizer's exit code and report */
+#endif
   _exit(rc);
 }
