@@ -2,6 +2,7 @@
 ** backward: iterative DFS from the loss's node gives a topological order; gradients flow
 ** output -> inputs, summed per node (n->gacc) and per leaf (t->grad). Grad mode is off during
 ** the pass, so rules (written with forward ops) record nothing. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "ax_autograd.h"
@@ -96,7 +97,7 @@ ax_status ax_record(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at,
 
 /* ---------------- reverse pass ---------------- */
 
-static uint64_t epoch;
+static _Atomic uint64_t epoch;   /* DFS marks; one backward at a time per graph */
 
 typedef struct { ax_node **v; size_t n, cap; } nodevec;
 
@@ -118,7 +119,7 @@ static void vec_free(nodevec *a) { ax_free(a->v, a->cap * sizeof *a->v); }
 static ax_status topo(ax_node *root, nodevec *order, ax_err *err) {
   nodevec stack = {0};
   nodevec idx = {0};   /* next input per stack entry, stored as pointer-sized ints */
-  uint64_t e = ++epoch;
+  uint64_t e = atomic_fetch_add(&epoch, 1) + 1;
   root->mark = e;
   if (!push(&stack, root) || !push(&idx, NULL)) goto oom;
   while (stack.n) {

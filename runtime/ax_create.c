@@ -3,6 +3,7 @@
 ** Invariant: element i of a random tensor depends only on (seed, offset at the call, i), so
 ** results do not depend on threading, and ax_seed(n) makes runs bit-reproducible. */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "ax_mem.h"
@@ -158,14 +159,28 @@ ax_status ax_eye(int64_t n, int64_t m, ax_dtype dt, ax_tensor **out, ax_err *err
 
 /* ---------------- Philox 4x32-10 ---------------- */
 
+/* The generator state; a mutex because data-loader threads draw random numbers too (each call
+** reserves its range of counters, so concurrent calls never share values). */
 static ax_rng_state rng = {0x853c49e6748fea9bULL, 0};
+static pthread_mutex_t rng_mu = PTHREAD_MUTEX_INITIALIZER;
 
 void ax_seed(uint64_t seed) {
+  pthread_mutex_lock(&rng_mu);
   rng.seed = seed;
   rng.offset = 0;
+  pthread_mutex_unlock(&rng_mu);
 }
-ax_rng_state ax_rng_get_state(void) { return rng; }
-void ax_rng_set_state(ax_rng_state s) { rng = s; }
+ax_rng_state ax_rng_get_state(void) {
+  pthread_mutex_lock(&rng_mu);
+  ax_rng_state s = rng;
+  pthread_mutex_unlock(&rng_mu);
+  return s;
+}
+void ax_rng_set_state(ax_rng_state s) {
+  pthread_mutex_lock(&rng_mu);
+  rng = s;
+  pthread_mutex_unlock(&rng_mu);
+}
 
 typedef enum { R_UNIFORM, R_NORMAL, R_INT, R_BERNOULLI } rkind;
 typedef struct { rkind kind; uint64_t seed, base; double *dst; uint64_t range; int64_t low; double p; } rctx;
@@ -244,10 +259,12 @@ static ax_status generate(rctx *c, const int64_t *shape, int ndim, ax_dtype dt, 
     ax_tensor_release(t);
     return ax_err_set(err, AX_E_NOMEM, "random: out of memory for %lld values", (long long)n);
   }
+  pthread_mutex_lock(&rng_mu);
   c->seed = rng.seed;
   c->base = rng.offset;
-  c->dst = buf;
   rng.offset += (uint64_t)(n + 1) / 2;
+  pthread_mutex_unlock(&rng_mu);
+  c->dst = buf;
   cpu_parallel_for(n, 1 << 15, gen_range, c);
   cpu_store_f64(cpu_base(t), 1, buf, n, dt);
   ax_free(buf, sizeof(double) * (size_t)(n ? n : 1));
