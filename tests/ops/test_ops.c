@@ -11,6 +11,7 @@
 #include "ax_autograd.h"
 #include "ax_mem.h"
 #include "ax_ops.h"
+#include "cpu/cpu.h"
 
 static int failures, checks;
 #define FAIL(...) do { failures++; printf("FAIL "); printf(__VA_ARGS__); printf("\n"); } while (0)
@@ -828,6 +829,36 @@ static void check_grad(ax_op op) {
   }
 }
 
+/* The reference GEMM (ANX_BLAS=OFF builds) against a float64 triple loop, with leading
+** dimensions larger than the matrices. */
+static void check_gemm_ref(void) {
+  static const int64_t sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 9, 33}, {64, 64, 64}};
+  for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+    int64_t M = sizes[t][0], N = sizes[t][1], K = sizes[t][2], lda = K + 3, ldb = N + 2, ldc = N + 1;
+    float *A = malloc(sizeof(float) * (size_t)(M * lda)), *B = malloc(sizeof(float) * (size_t)(K * ldb));
+    float *C = malloc(sizeof(float) * (size_t)(M * ldc));
+    double *A64 = malloc(sizeof(double) * (size_t)(M * lda)), *B64 = malloc(sizeof(double) * (size_t)(K * ldb));
+    double *C64 = malloc(sizeof(double) * (size_t)(M * ldc));
+    for (int64_t i = 0; i < M * lda; i++) A64[i] = A[i] = (float)(urand() * 2 - 1);
+    for (int64_t i = 0; i < K * ldb; i++) B64[i] = B[i] = (float)(urand() * 2 - 1);
+    cpu_gemm_ref_f32(M, N, K, A, lda, B, ldb, C, ldc);
+    cpu_gemm_ref_f64(M, N, K, A64, lda, B64, ldb, C64, ldc);
+    checks++;
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t j = 0; j < N; j++) {
+        double r = 0;
+        for (int64_t q = 0; q < K; q++) r += A64[i * lda + q] * B64[q * ldb + j];
+        if (fabs(C64[i * ldc + j] - r) > 1e-12 * (1 + fabs(r)) || fabs(C[i * ldc + j] - r) > 1e-4 * (1 + fabs(r))) {
+          FAIL("gemm_ref %lldx%lldx%lld: C[%lld, %lld] = %g / %g, expected %g", (long long)M, (long long)N,
+               (long long)K, (long long)i, (long long)j, C[i * ldc + j], C64[i * ldc + j], r);
+          i = M;
+          break;
+        }
+      }
+    free(A); free(B); free(C); free(A64); free(B64); free(C64);
+  }
+}
+
 static int completeness(void) {
   int bad = 0;
   for (int op = 0; op < AX_OP_COUNT; op++) {
@@ -855,6 +886,7 @@ int main(int argc, char **argv) {
     }
     if (ax_op_table[op].differentiable) check_grad((ax_op)op);
   }
+  if (!only) check_gemm_ref();
   ax_cpu_cache_clear();
   if (ax_mem_live() != 0) FAIL("leak: %zu bytes still allocated after all ops", ax_mem_live());
   printf("%d checks, %d failures\n", checks, failures);
