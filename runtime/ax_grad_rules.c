@@ -251,8 +251,10 @@ RULE(g_norm) {
     ax_tensor *ax_ = U(c, ax_abs, x), *m = B(c, ax_eq, ax_, oe), *cnt = NULL;
     if (!c->s) cnt = T(c, ax_sum(m, n->attrs.dims, n->attrs.ndims, 1, &cnt, err), &cnt);
     give(c, gin, 0, MUL(MUL(U(c, ax_sign, x), m), DIV(ge, cnt)));
-  } else if (p == 2) {
-    give(c, gin, 0, MUL(ge, DIV(x, oe)));
+  } else if (p == 2) {   /* x / |x|, taken as 0 where the norm is 0 (as PyTorch) */
+    ax_tensor *q = DIV(x, oe), *z = B(c, ax_eq, oe, K(c, 0)), *qz = NULL;
+    if (!c->s) qz = T(c, ax_masked_fill(q, z, 0, &qz, err), &qz);
+    give(c, gin, 0, MUL(ge, qz));
   } else {
     ax_tensor *num = MUL(U(c, ax_sign, x), B(c, ax_pow, U(c, ax_abs, x), K(c, p - 1)));
     give(c, gin, 0, MUL(ge, DIV(num, B(c, ax_pow, oe, K(c, p - 1)))));

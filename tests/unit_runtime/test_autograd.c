@@ -101,6 +101,16 @@ int main(void) {
   OK(ax_sum(mix, NULL, 0, 0, &lmix, &e_));
   OK(ax_backward(lmix, NULL, &e_));
   CHECK(f32p->grad && f32p->grad->dtype == AX_FLOAT32 && g_at(f32p, 1) == 3);
+  /* norm of a zero vector: gradient 0, not NaN (as PyTorch) */
+  ax_tensor *z0, *zp, *zn;
+  OK(ax_zeros(SHP(3), AX_FLOAT64, &z0, &e_));
+  OK(ax_param(z0, &zp, &e_));
+  OK(ax_norm(zp, 2, NULL, 0, 0, &zn, &e_));
+  OK(ax_backward(zn, NULL, &e_));
+  CHECK(zp->grad && g_at(zp, 0) == 0 && g_at(zp, 2) == 0);
+  ax_tensor_release(z0);
+  ax_tensor_release(zp);
+  ax_tensor_release(zn);
   /* a long chain (100k ops) is freed without deep recursion */
   ax_tensor *acc, *one;
   OK(ax_scalar_f64(1e-6, &one, &e_));
