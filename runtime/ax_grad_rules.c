@@ -261,9 +261,17 @@ RULE(g_norm) {
   }
   END
 }
-RULE(g_prod) {   /* out / x: exact unless x has zeros (then the gradient there is not defined here) */
+RULE(g_prod) {
+  /* d out / d x_i = product of the other elements: prod(x with zeros as 1) / x_i, kept only where
+  ** the group has no zero, or for the single zero of a group with exactly one */
   BEGIN
-  give(c, gin, 0, MUL(expand_back(c, n, g, 0), DIV(expand_back(c, n, n->out, 0), x)));
+  const ax_attrs *a = &n->attrs;
+  ax_tensor *z = B(c, ax_eq, x, K(c, 0)), *one = K(c, 1), *xs = NULL, *pn = NULL, *nz = NULL;
+  if (!c->s) xs = T(c, ax_where(z, one, x, &xs, err), &xs);
+  if (!c->s) pn = T(c, ax_prod(xs, a->dims, a->ndims, 1, &pn, err), &pn);
+  if (!c->s) nz = T(c, ax_sum(z, a->dims, a->ndims, 1, &nz, err), &nz);
+  ax_tensor *ok = B(c, ax_logical_or, B(c, ax_eq, nz, K(c, 0)), B(c, ax_logical_and, B(c, ax_eq, nz, K(c, 1)), z));
+  give(c, gin, 0, MUL(MUL(expand_back(c, n, g, 0), DIV(pn, xs)), ok));
   END
 }
 RULE(g_cumsum) {   /* reverse cumsum: sum(g) - cumsum(g) + g */
@@ -450,7 +458,7 @@ int ax_grad_saves_output(ax_op op) {
   switch (op) {
   case AX_OP_EXP: case AX_OP_SQRT: case AX_OP_RSQRT: case AX_OP_TANH: case AX_OP_SIGMOID:
   case AX_OP_POW: case AX_OP_STD: case AX_OP_MAX: case AX_OP_MIN: case AX_OP_NORM:
-  case AX_OP_PROD: case AX_OP_SOFTMAX: case AX_OP_LOG_SOFTMAX:
+  case AX_OP_SOFTMAX: case AX_OP_LOG_SOFTMAX:
     return 1;
   default:
     return 0;

@@ -111,6 +111,17 @@ int main(void) {
   ax_tensor_release(z0);
   ax_tensor_release(zp);
   ax_tensor_release(zn);
+  /* prod with zeros: d/dx_i = product of the others */
+  ax_tensor *pv = rt_vals((double[]){2, 0, 3, 0, 0, 5}, SHP(2, 3), AX_FLOAT64), *pp, *pr, *pl;
+  OK(ax_param(pv, &pp, &e_));
+  OK(ax_prod(pp, SHP(1), 0, &pr, &e_));   /* rows: [2, 0, 3] -> 0, [0, 0, 5] -> 0 */
+  OK(ax_sum(pr, NULL, 0, 0, &pl, &e_));
+  OK(ax_backward(pl, NULL, &e_));
+  CHECK(g_at(pp, 0) == 0 && g_at(pp, 1) == 6 && g_at(pp, 2) == 0 && g_at(pp, 3) == 0 && g_at(pp, 4) == 0 && g_at(pp, 5) == 0);
+  ax_tensor_release(pv);
+  ax_tensor_release(pp);
+  ax_tensor_release(pr);
+  ax_tensor_release(pl);
   /* a long chain (100k ops) is freed without deep recursion */
   ax_tensor *acc, *one;
   OK(ax_scalar_f64(1e-6, &one, &e_));
