@@ -42,6 +42,7 @@ struct ax_net {
   int logits_mode;
   int64_t out_shape[AX_MAX_DIMS];
   int out_nd;
+  int explained;       /* anx --explain: shapes reported after the first forward */
 };
 
 static char *dupstr(const char *s) {
@@ -390,6 +391,54 @@ static bool dag_forward(ax_vm *vm, ax_net *n, ax_tensor *x, ax_tensor **out) {
   return true;
 }
 
+/* ---- anx --explain: kinds when a network is built, shapes after its first forward (stdout) ---- */
+
+static void shape_text(const int64_t *s, int nd, char *buf, size_t n) {
+  if (!nd) {
+    snprintf(buf, n, "?");
+    return;
+  }
+  ax_shape_str(s, nd, buf, n);
+}
+
+static void explain_kinds(ax_net *n) {
+  printf("explain: network %s\n", n->name);
+  for (int i = 0; i < n->nmembers; i++) {
+    member *m = &n->members[i];
+    if (!m->is_layer) continue;
+    ax_layer *l = ax_value_layer(m->value);
+    ax_net *sn = ax_value_net(m->value);
+    if (l)
+      printf("explain:   %-20s %-20s (from %s)\n", m->name, ax_layer_kind_names[l->kind], l->kind_from ? l->kind_from : "the constructor");
+    else if (sn)
+      printf("explain:   %-20s network %s\n", m->name, sn->name);
+    else
+      printf("explain:   %-20s %s\n", m->name, AX_IS_LIST(m->value) ? "sequence" : "function");
+  }
+  fflush(stdout);
+}
+
+static void explain_shapes(ax_net *n) {
+  char a[96], b[96];
+  printf("explain: network %s shapes\n", n->name);
+  for (int i = 0; i < n->nmembers; i++) {
+    member *m = &n->members[i];
+    if (!m->is_layer) continue;
+    ax_layer *l = ax_value_layer(m->value);
+    ax_net *sn = ax_value_net(m->value);
+    if (l) {
+      shape_text(l->in_shape, l->in_nd, a, sizeof a);
+      shape_text(l->out_shape, l->out_nd, b, sizeof b);
+      printf("explain:   %-20s %-20s %s -> %s, %lld parameters\n", m->name, ax_layer_kind_names[l->kind], a, b,
+             (long long)ax_layer_param_count(l));
+    } else if (sn) {
+      shape_text(sn->out_shape, sn->out_nd, b, sizeof b);
+      printf("explain:   %-20s network %-12s -> %s\n", m->name, sn->name, b);
+    }
+  }
+  fflush(stdout);
+}
+
 bool ax_net_forward(ax_vm *vm, ax_value self, int argc, ax_value *args, const ax_kw *kw, ax_value *out) {
   ax_net *n = ax_value_net(self);
   if (!AX_IS_NIL(n->pulse)) {
@@ -409,6 +458,10 @@ bool ax_net_forward(ax_vm *vm, ax_value self, int argc, ax_value *args, const ax
   if (!ok) return false;
   n->out_nd = y->ndim;
   memcpy(n->out_shape, y->shape, sizeof(int64_t) * (size_t)y->ndim);
+  if (!n->explained && ax_vm_explain_mode(vm)) {
+    n->explained = 1;
+    explain_shapes(n);
+  }
   return ax_push_tensor(vm, y, out);
 }
 
@@ -596,6 +649,7 @@ static bool build_instance(ax_vm *vm, ax_value spec, ax_value params, ax_value *
       spec_get(vm, it, "fn", &n->pulse);
     }
   }
+  if (ok && ax_vm_explain_mode(vm)) explain_kinds(n);
   if (ok) ok = build_eager(vm, self, n);
   ax_vm_pop_root(vm, 1);
   if (!ok) return false;

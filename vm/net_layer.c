@@ -554,6 +554,7 @@ bool ax_layer_from_props(ax_vm *vm, const char *name, int line, ax_map *props, i
   char lname[160];
   snprintf(lname, sizeof lname, "neuron '%s' (line %d)", name, line);
   pctx c = {vm, lname};
+  const char *from = kind >= 0 ? "the constructor" : "kind:";
   if (kind < 0 && props) {
     ax_value kv;
     if (ax_map_get_str(vm, props, "kind", &kv) || ax_map_get_str(vm, props, "type", &kv) ||
@@ -568,8 +569,14 @@ bool ax_layer_from_props(ax_vm *vm, const char *name, int line, ax_map *props, i
       }
     }
   }
-  if (kind < 0) kind = ax_layer_kind_from_name(name);
-  if (kind < 0) kind = kind_from_keys(vm, props);
+  if (kind < 0) {
+    kind = ax_layer_kind_from_name(name);
+    from = "the name";
+  }
+  if (kind < 0) {
+    kind = kind_from_keys(vm, props);
+    from = "the keys";
+  }
   if (kind < 0) {
     char list[600] = "";
     size_t pos = 0;
@@ -580,6 +587,7 @@ bool ax_layer_from_props(ax_vm *vm, const char *name, int line, ax_map *props, i
   }
   ax_layer *l = layer_new((ax_layer_kind)kind, name, line);
   if (!l) return ax_vm_oom(vm);
+  l->kind_from = from;
   if (l->kind == AX_L_INSTANCENORM) l->bias = 0;   /* affine=False by default, as PyTorch */
   if (props) {
     ax_table *t = &props->t;

@@ -48,6 +48,7 @@ struct ax_layer {
   ax_layer_kind kind;
   char *name;                 /* member name in the network, or the sub-layer's PyTorch name */
   int line;                   /* declaration line, for errors */
+  const char *kind_from;      /* how the kind was chosen (anx --explain): "kind:", "the name", "the keys", ... */
   /* configuration */
   int64_t units, filters, ks[2], stride[2], pad[4], dil[2], groups, opad[2];
   int64_t heads, embed_dim, ff_dim, vocab, max_len, hidden, nlayers, out_size[2], num_groups, padding_idx;
