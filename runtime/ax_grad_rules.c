@@ -332,11 +332,18 @@ RULE(g_scatter) {
       give(c, gin, 0, o);
     }
   }
-  if (NEED(2)) {
-    int same = src->ndim == idx->ndim && !memcmp(src->shape, idx->shape, sizeof(int64_t) * (size_t)idx->ndim);
-    if (!same && !c->s)
-      c->s = ax_err_set(err, AX_E_UNSUPPORTED, "scatter backward: the source needs the index's shape to get a gradient");
+  if (NEED(2)) {   /* gather(g) covers the index's extent of src; the rest of src is unused: 0 */
     if (!c->s) gs = T(c, ax_gather(g, n->attrs.dim, idx, &gs, err), &gs);
+    for (int i = 0; i < src->ndim && gs; i++) {
+      if (gs->shape[i] == src->shape[i]) continue;
+      int64_t zsh[AX_MAX_DIMS];
+      memcpy(zsh, gs->shape, sizeof(int64_t) * (size_t)gs->ndim);
+      zsh[i] = src->shape[i] - gs->shape[i];
+      ax_tensor *zp = NULL, *cat = NULL;
+      if (!c->s) zp = T(c, ax_zeros(zsh, gs->ndim, gs->dtype, &zp, err), &zp);
+      if (!c->s) cat = T(c, ax_cat((ax_tensor *[]){gs, zp}, 2, i, &cat, err), &cat);
+      gs = cat;
+    }
     give(c, gin, 2, gs);
   }
   END

@@ -122,6 +122,18 @@ int main(void) {
   ax_tensor_release(pp);
   ax_tensor_release(pr);
   ax_tensor_release(pl);
+  /* scatter with a source larger than the index: the unused part of src gets 0 */
+  ax_tensor *qsx = rt_vals((double[]){0, 0, 0, 0}, SHP(2, 2), AX_FLOAT64), *qss = rt_vals((double[]){1, 2, 3, 4, 5, 6}, SHP(2, 3), AX_FLOAT64);
+  ax_tensor *qsi, *qsp, *qso, *qsw = rt_vals((double[]){1, 10, 100, 1000}, SHP(2, 2), AX_FLOAT64), *qsm, *qsl;
+  OK(ax_tensor_from_i64((int64_t[]){1, 0}, SHP(1, 2), AX_INT64, &qsi, &e_));
+  OK(ax_param(qss, &qsp, &e_));
+  OK(ax_scatter(qsx, 0, qsi, qsp, &qso, &e_));   /* qso[1][0] = src[0][0], qso[0][1] = src[0][1] */
+  OK(ax_mul(qso, qsw, &qsm, &e_));
+  OK(ax_sum(qsm, NULL, 0, 0, &qsl, &e_));
+  OK(ax_backward(qsl, NULL, &e_));
+  CHECK(qsp->grad && qsp->grad->shape[1] == 3 && g_at(qsp, 0) == 100 && g_at(qsp, 1) == 10 && g_at(qsp, 2) == 0 && g_at(qsp, 3) == 0);
+  ax_tensor *qsr[] = {qsx, qss, qsi, qsp, qso, qsw, qsm, qsl};
+  for (size_t i = 0; i < sizeof qsr / sizeof qsr[0]; i++) ax_tensor_release(qsr[i]);
   /* a long chain (100k ops) is freed without deep recursion */
   ax_tensor *acc, *one;
   OK(ax_scalar_f64(1e-6, &one, &e_));
