@@ -544,6 +544,9 @@ static bool check_required(pctx *c, ax_layer *l) {
   case AX_L_LSTM:
   case AX_L_GRU:
     if (!l->hidden) return ax_vm_raise(c->vm, "network", "%s: %s needs hidden:", c->lname, ax_layer_kind_names[l->kind]);
+    if (l->nlayers * (l->bidirectional ? 2 : 1) > AX_RNN_MAX_STACK)
+      return ax_vm_raise(c->vm, "network", "%s: %s: at most %d layers x directions, got %lld", c->lname,
+                         ax_layer_kind_names[l->kind], AX_RNN_MAX_STACK, (long long)(l->nlayers * (l->bidirectional ? 2 : 1)));
     break;
   default: break;
   }
@@ -637,7 +640,7 @@ bool ax_layer_from_kw(ax_vm *vm, const char *kind, const ax_kw *kw, ax_value *ar
 static bool add_tensor(ax_vm *vm, ax_layer *l, const char *name, ax_tensor *t, int buffer) {
   ax_named *arr = buffer ? l->buffers : l->params;
   int *n = buffer ? &l->nbuffers : &l->nparams;
-  if (*n >= AX_LAYER_MAX_PARAMS) {
+  if (*n >= (buffer ? AX_LAYER_MAX_BUFFERS : AX_LAYER_MAX_PARAMS)) {
     ax_tensor_release(t);
     return ax_vm_raise(vm, "network", "layer '%s': too many tensors", l->name);
   }
@@ -1322,12 +1325,12 @@ static bool rnn_forward(ax_vm *vm, ax_layer *l, ax_tensor *x, ax_tensor **out) {
   if (!l->batch_first) st = ax_transpose(x, 0, 1, &cur, &e);
   else cur = ax_tensor_retain(x);
   int dirs = l->bidirectional ? 2 : 1;
-  ax_tensor *hs[32] = {0}, *cs[32] = {0};
+  ax_tensor *hs[AX_RNN_MAX_STACK] = {0}, *cs[AX_RNN_MAX_STACK] = {0};
   int nh = 0;
   for (int layer = 0; layer < l->nlayers && !st; layer++) {
     ax_tensor *ys[2] = {0};
     for (int d = 0; d < dirs && !st; d++) {
-      if (nh >= 32) { st = ax_err_set(&e, AX_E_VALUE, "%s: too many layers", ax_layer_kind_names[l->kind]); break; }
+      if (nh >= AX_RNN_MAX_STACK) { st = ax_err_set(&e, AX_E_VALUE, "%s: too many layers", ax_layer_kind_names[l->kind]); break; }
       st = rnn_dir(l, cur, layer, d, &ys[d], &hs[nh], &cs[nh], &e);
       if (!st) nh++;
     }
@@ -1558,15 +1561,20 @@ int64_t ax_layer_param_count(ax_layer *l) {
 
 typedef struct {
   ax_layer *l;
+  ax_value owner;   /* a sub-layer's value (Net.enc.self_attn) borrows l and keeps its owner alive */
 } layer_box;
 
 static void lb_finalize(ax_vm *vm, void *data) {
   layer_box *b = data;
-  ax_layer_free(b->l);
+  if (AX_IS_NIL(b->owner)) ax_layer_free(b->l);
   ax_free(b, sizeof *b);
 }
 
-static void lb_mark(ax_vm *vm, void *data) { ax_layer_mark(vm, ((layer_box *)data)->l); }
+static void lb_mark(ax_vm *vm, void *data) {
+  layer_box *b = data;
+  ax_vm_mark_value(vm, b->owner);
+  ax_layer_mark(vm, b->l);
+}
 
 ax_layer *ax_value_layer(ax_value v) {
   layer_box *b = ax_foreign_data(v, &ax_layer_class);
@@ -1580,9 +1588,26 @@ bool ax_layer_value(ax_vm *vm, ax_layer *l, ax_value *out) {
     return ax_vm_oom(vm);
   }
   b->l = l;
+  b->owner = AX_NIL;
   *out = ax_foreign_new(vm, &ax_layer_class, b);
   if (AX_IS_NIL(*out)) {
     ax_layer_free(l);
+    ax_free(b, sizeof *b);
+    return false;
+  }
+  return true;
+}
+
+/* A value showing sub-layer l of the layer value owner (not owning l). */
+static bool sub_value(ax_vm *vm, ax_value owner, ax_layer *l, ax_value *out) {
+  layer_box *b = ax_calloc(1, sizeof *b);
+  if (!b) return ax_vm_oom(vm);
+  b->l = l;
+  b->owner = owner;
+  ax_vm_push_root(vm, owner);
+  *out = ax_foreign_new(vm, &ax_layer_class, b);
+  ax_vm_pop_root(vm, 1);
+  if (AX_IS_NIL(*out)) {
     ax_free(b, sizeof *b);
     return false;
   }
@@ -1633,6 +1658,8 @@ static int lb_get_field(ax_vm *vm, ax_value self, ax_string *name, ax_value *out
   const char *n = name->chars;
   ax_tensor *t = find_dotted(l, n);
   if (t) return ax_push_tensor(vm, ax_tensor_retain(t), out) ? AX_HOOK_OK : AX_HOOK_ERR;
+  ax_layer *sl = sub(l, n);
+  if (sl) return sub_value(vm, self, sl, out) ? AX_HOOK_OK : AX_HOOK_ERR;
   if (!strcmp(n, "kind")) { *out = ax_str_value(vm, ax_layer_kind_names[l->kind]); return AX_HOOK_OK; }
   if (!strcmp(n, "name")) { *out = ax_str_value(vm, l->name); return AX_HOOK_OK; }
   if (!strcmp(n, "training")) { *out = ax_bool(l->training); return AX_HOOK_OK; }

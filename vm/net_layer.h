@@ -34,7 +34,9 @@ typedef enum {
   AX_ACT_HARDSWISH, AX_ACT_CUSTOM
 } ax_act;
 
-#define AX_LAYER_MAX_PARAMS 24
+#define AX_LAYER_MAX_PARAMS 128   /* an rnn of 16 bidirectional layers has 128 */
+#define AX_LAYER_MAX_BUFFERS 8
+#define AX_RNN_MAX_STACK 32       /* layers x directions of one recurrent layer */
 #define AX_LAYER_MAX_SUBS 16
 
 typedef struct ax_layer ax_layer;
@@ -64,7 +66,7 @@ struct ax_layer {
   /* state */
   ax_named params[AX_LAYER_MAX_PARAMS];
   int nparams;
-  ax_named buffers[AX_LAYER_MAX_PARAMS];
+  ax_named buffers[AX_LAYER_MAX_BUFFERS];
   int nbuffers;
   ax_layer *subs[AX_LAYER_MAX_SUBS];
   int nsubs;
