@@ -202,6 +202,7 @@ static ax_layer *layer_new(ax_layer_kind kind, const char *name, int line) {
   l->count_include_pad = 1;
   l->out_size[0] = l->out_size[1] = 1;
   if (kind == AX_L_ENCODER || kind == AX_L_DECODER) l->p = 0.1;
+  if (kind == AX_L_DROPOUT) l->p = -1;   /* unset: 0.5 as nn.Dropout (check_required) */
   return l;
 }
 
@@ -341,7 +342,7 @@ static const char *const *kind_keys(ax_layer_kind k) {
   static const char *const enc[] = {"heads", "num_heads", "embed_dim", "d_model", "ff_dim", "d_ff", "norm_first",
                                     "causal", "eps", NULL};
   static const char *const rnn[] = {"hidden", "hidden_size", "units", "layers", "num_layers", "bidirectional",
-                                    "batch_first", NULL};
+                                    "batch_first", "bias", NULL};
   switch (k) {
   case AX_L_INPUT: return input;
   case AX_L_DENSE: return dense;
@@ -513,8 +514,14 @@ static bool check_required(pctx *c, ax_layer *l) {
   case AX_L_DENSE:
     if (!l->units) return ax_vm_raise(c->vm, "network", "%s: dense needs units:", c->lname);
     break;
+  case AX_L_DROPOUT:
+    if (l->p < 0) l->p = 0.5;
+    break;
   case AX_L_CONV2D:
   case AX_L_CONVT2D:
+    if (l->kind == AX_L_CONVT2D && l->pad_same)
+      return ax_vm_raise(c->vm, "network", "%s: conv_transpose2d: padding: same is not supported (as in PyTorch); give an int "
+                         "or [ph, pw]", c->lname);
     if (!l->filters) return ax_vm_raise(c->vm, "network", "%s: %s needs filters:", c->lname, ax_layer_kind_names[l->kind]);
     if (!l->ks[0]) return ax_vm_raise(c->vm, "network", "%s: %s needs kernel_size:", c->lname, ax_layer_kind_names[l->kind]);
     if (!l->stride[0]) l->stride[0] = l->stride[1] = 1;
@@ -1457,7 +1464,26 @@ bool ax_layer_forward(ax_vm *vm, ax_layer *l, ax_tensor *x, ax_tensor *ctx, ax_t
     break;
   case AX_L_DROPOUT: st = ax_nn_dropout(x, l->p, l->training, &y, &e); break;
   case AX_L_FLATTEN: st = ax_flatten(x, 1, -1, &y, &e); break;
-  case AX_L_EMBEDDING: st = ax_nn_embedding(x, find_tensor(l, "weight"), &y, &e); break;
+  case AX_L_EMBEDDING:
+    st = ax_nn_embedding(x, find_tensor(l, "weight"), &y, &e);
+    if (!st && l->padding_idx >= 0) {
+      /* as nn.Embedding: the padding_idx row gets no gradient (its output rows are detached) */
+      ax_tensor *pad = NULL, *is_pad = NULL, *m = NULL, *det = NULL, *r = NULL;
+      st = ax_scalar_i64(l->padding_idx, &pad, &e);
+      if (!st) st = ax_eq(x, pad, &is_pad, &e);
+      if (!st) st = ax_unsqueeze(is_pad, -1, &m, &e);
+      if (!st) st = ax_detach(y, &det, &e);
+      if (!st) st = ax_where(m, det, y, &r, &e);
+      ax_tensor_release(pad);
+      ax_tensor_release(is_pad);
+      ax_tensor_release(m);
+      ax_tensor_release(det);
+      if (!st) {
+        ax_tensor_release(y);
+        y = r;
+      }
+    }
+    break;
   case AX_L_POSENC: {
     if (x->ndim < 2) return ax_vm_raise(vm, "shape", "positional_encoding '%s': input must be [B, T, D], got %s", l->name, ax_shape_str(x->shape, x->ndim, a, sizeof a));
     int64_t t = x->shape[x->ndim - 2], d = x->shape[x->ndim - 1];
