@@ -11,6 +11,7 @@ import json
 import os
 import struct
 import sys
+import zlib
 
 import numpy as np
 import torch
@@ -265,6 +266,48 @@ def gen_encoder():
     module_case('enc_causal', enc, 'enc', [('x', x)], lambda: enc(x, src_mask=mask))
 
 
+def gen_decoder():
+    # decoder_block: anx's self-attention is always causal, so torch gets the causal tgt_mask
+    for nf in (False, True):
+        dec = torch.nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True, norm_first=nf)
+        x, mem = leaf(2, 5, 8), leaf(2, 7, 8)
+        mask = torch.nn.Transformer.generate_square_subsequent_mask(5)
+        case = 'dec_%s' % ('prenorm' if nf else 'postnorm')
+        module_case(case, dec, 'dec', [('x', x), ('mem', mem)], lambda: dec(x, mem, tgt_mask=mask))
+
+
+def gen_rotary():
+    # rotary (Su et al.), interleaved pairs: (x[2i], x[2i+1]) at position p rotated by p * 10000^(-2i/D)
+    x = leaf(2, 2, 6, 8)
+    t, d = 6, 8
+    for off in (0, 3):
+        pos = torch.arange(off, off + t).double().unsqueeze(1)
+        ang = pos * torch.pow(10000.0, -torch.arange(0, d, 2).double() / d)
+        c, s_ = torch.cos(ang), torch.sin(ang)
+        a, b = x[..., 0::2], x[..., 1::2]
+        y = torch.stack([a * c - b * s_, b * c + a * s_], -1).flatten(-2)
+        case_inputs('rotary%d' % off, [('x', x)])
+        grads('rotary%d' % off, y, [('x', x)])
+
+
+def gen_clip():
+    g1, g2 = f32(torch.randn(4, 3) * 2), f32(torch.randn(5))
+    save('clip', 'g1', g1)
+    save('clip', 'g2', g2)
+    for case, norm_type in (('clip_norm2', 2.0), ('clip_norminf', float('inf')), ('clip_norm1', 1.0)):
+        p1, p2 = torch.zeros(4, 3, requires_grad=True), torch.zeros(5, requires_grad=True)
+        p1.grad, p2.grad = g1.clone(), g2.clone()
+        total = torch.nn.utils.clip_grad_norm_([p1, p2], 1.5, norm_type=norm_type)
+        save(case, 'total', total.reshape(1))
+        save(case, 'g1', p1.grad)
+        save(case, 'g2', p2.grad)
+    p1, p2 = torch.zeros(4, 3, requires_grad=True), torch.zeros(5, requires_grad=True)
+    p1.grad, p2.grad = g1.clone(), g2.clone()
+    torch.nn.utils.clip_grad_value_([p1, p2], 0.8)
+    save('clip_value', 'g1', p1.grad)
+    save('clip_value', 'g2', p2.grad)
+
+
 def gen_rnn():
     cfgs = {
         'lstm_2l_bi': (torch.nn.LSTM, dict(num_layers=2, bidirectional=True, batch_first=True)),
@@ -452,8 +495,9 @@ def main():
     for f in os.listdir(OUT):
         if f.endswith('.npy') or f.endswith('.safetensors'):
             os.remove(os.path.join(OUT, f))
-    for g in (gen_linear, gen_conv, gen_pool, gen_norms, gen_embedding, gen_attention, gen_mha, gen_encoder,
+    for g in (gen_linear, gen_conv, gen_pool, gen_norms, gen_embedding, gen_attention, gen_mha, gen_encoder, gen_decoder, gen_rotary, gen_clip,
               gen_rnn, gen_activations, gen_losses, gen_optim, gen_sched):
+        torch.manual_seed(zlib.crc32(g.__name__.encode()))   # each group's data is independent of the others
         g()
     n = len(os.listdir(OUT))
     size = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
