@@ -5,6 +5,7 @@
 #ifndef NN_INTERNAL_H
 #define NN_INTERNAL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,15 @@
 #define NN_CAT2(a, b) a##b
 #define NN_CAT(a, b) NN_CAT2(a, b)
 #define NN_FN(name) NN_CAT(name, NN_SUF)
+
+/* NN_HOT marks the hot loops: on x86-64 with GCC they are compiled for AVX-512, AVX2+FMA and the
+** baseline, and the loader picks the best the CPU has (ifunc), so the library stays portable
+** and still uses the wide units. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define NN_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define NN_HOT
+#endif
 
 /* Work split: fn(ctx, tid, begin, end) runs on nthreads threads over contiguous chunks of
 ** [0, n); thread 0 is the caller. A thread that cannot be created has its chunk run by the
@@ -39,5 +49,29 @@ void nn_blas_threads_restore(int prev);
 /* Workspace through the choke point; NULL (and err filled, naming `what`) on failure. */
 void *nn_alloc(size_t count, size_t elem, const char *what, ax_err *err);
 void nn_free(void *p, size_t count, size_t elem);
+
+/* exp for float written so loops over it vectorize (libm's expf is a call per element):
+** Cephes' range reduction and polynomial, within 2 ulp of expf on its domain; exp(x) = 0 below
+** -87.34 (so -inf gives exactly 0, as softmax masks need), +inf above 88.38, NaN stays NaN. */
+static inline float nn_expf(float x) {
+  const float hi = 88.3762626647949f, lo = -87.3365447504f;
+  float xc = x > hi ? hi : x;
+  xc = xc < lo ? lo : xc;
+  const float fn = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round(x/ln2) */
+  float r = xc - fn * 0.693359375f;
+  r = r - fn * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  union { int32_t i; float f; } u;
+  u.i = ((int32_t)fn + 127) << 23;
+  float y = p * u.f;
+  y = x < lo ? 0.0f : y;
+  return x > hi ? (float)__builtin_inff() : y;
+}
 
 #endif
