@@ -77,6 +77,8 @@ ax_status ax_record(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at,
   n->nin = nin;
   n->in = ins;
   for (int i = 0; i < nin; i++) ins[i] = ax_tensor_retain(in[i]);
+  for (int i = 0; i < nin && i < 4; i++) n->in_version[i] = in[i]->storage->version;
+  n->out_version = out[0]->storage->version;
   n->attrs = *at;
   ax_tensor *o = out[0];
   n->ndim = o->ndim;
@@ -184,6 +186,21 @@ done:
   return s;
 }
 
+/* A saved tensor written in place after the op ran would give a wrong gradient: refuse. */
+static ax_status check_versions(const ax_node *n, ax_err *err) {
+  char sa[160];
+  unsigned saved = ax_grad_saved_inputs(n->op);
+  for (int i = 0; i < n->nin && i < 4; i++)
+    if ((saved >> i & 1) && n->in[i]->storage->version != n->in_version[i])
+      return ax_err_set(err, AX_E_VALUE, "backward: input %d of %s (shape %s) was modified in place after %s used it; "
+                        "copy it before writing to it", i, ax_op_name(n->op),
+                        ax_shape_str(n->in[i]->shape, n->in[i]->ndim, sa, sizeof sa), ax_op_name(n->op));
+  if (n->out && n->out->storage->version != n->out_version)
+    return ax_err_set(err, AX_E_VALUE, "backward: the result of %s (shape %s) was modified in place before backward",
+                      ax_op_name(n->op), ax_shape_str(n->shape, n->ndim, sa, sizeof sa));
+  return AX_OK;
+}
+
 ax_status ax_backward(ax_tensor *loss, ax_tensor *grad, ax_err *err) {
   char sa[160], sb[160];
   if (!loss->requires_grad)
@@ -231,6 +248,11 @@ ax_status ax_backward(ax_tensor *loss, ax_tensor *grad, ax_err *err) {
       break;
     }
     for (int i = 0; i < n->nin; i++) gin[i] = NULL;
+    if ((s = check_versions(n, err))) {
+      ax_tensor_release(gn);
+      if (gin != gin_small) ax_free(gin, sizeof *gin * (size_t)n->nin);
+      break;
+    }
     ax_grad_rule rule = ax_grad_rule_of(n->op);
     s = rule ? rule(n, gn, gin, err)
              : ax_err_set(err, AX_E_UNSUPPORTED, "backward: %s has no backward rule", ax_op_name(n->op));

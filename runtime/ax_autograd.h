@@ -17,6 +17,8 @@ typedef struct ax_node {
   int ndim;                    /* output shape and dtype */
   int64_t shape[AX_MAX_DIMS];
   ax_dtype dtype;
+  uint64_t in_version[4];      /* storage versions of the saved inputs (first 4) at record time */
+  uint64_t out_version;
   ax_tensor *gacc;             /* gradient accumulated during one backward pass */
   uint64_t mark;               /* DFS epoch */
 } ax_node;
@@ -34,6 +36,7 @@ ax_status ax_op_register(ax_op op, ax_kernel_fn cpu_kernel, ax_grad_rule rule, a
 ax_kernel_fn ax_cpu_kernel(ax_op op);
 ax_grad_rule ax_grad_rule_of(ax_op op);
 int ax_grad_saves_output(ax_op op);   /* the rule reads n->out */
+unsigned ax_grad_saved_inputs(ax_op op);   /* bit i: the rule reads the values of input i */
 
 /* Called by ax_op_call after a kernel succeeded. */
 ax_status ax_record(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);

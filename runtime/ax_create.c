@@ -30,6 +30,7 @@ static void fill_block(void *vctx, char **p, const int64_t *st, int64_t n) {
 ax_status ax_fill_(ax_tensor *t, double v, ax_err *err) {
   if (t->storage->device.type != AX_DEV_CPU)
     return ax_err_set(err, AX_E_UNSUPPORTED, "fill: only cpu tensors in this build");
+  t->storage->version++;
   if (t->dtype == AX_FLOAT32 && v == 0 && ax_is_contiguous(t)) {   /* zeros: memset */
     memset(cpu_base(t), 0, (size_t)ax_numel(t) * 4);
     return AX_OK;
@@ -62,6 +63,7 @@ ax_status ax_copy_(ax_tensor *dst, ax_tensor *src, ax_err *err) {
     src = tmp;
   }
   cpu_copy_into(dst, src, err);
+  dst->storage->version++;
   ax_tensor_release(tmp);
   return AX_OK;
 }

@@ -461,6 +461,24 @@ const ax_grad_rule ax_grad_rules[AX_OP_COUNT] = {
 #endif
 };
 
+/* Inputs whose values the rule reads (an in-place write to them before backward is an error).
+** Rules that only need shapes, the output, or nothing are 0; integer index/mask inputs count. */
+unsigned ax_grad_saved_inputs(ax_op op) {
+  switch (op) {
+  case AX_OP_ADD: case AX_OP_SUB: case AX_OP_NEG: case AX_OP_SUM: case AX_OP_MEAN: case AX_OP_CUMSUM:
+  case AX_OP_EXP: case AX_OP_SQRT: case AX_OP_RSQRT: case AX_OP_TANH: case AX_OP_SIGMOID:
+  case AX_OP_SOFTMAX: case AX_OP_LOG_SOFTMAX: case AX_OP_FLOOR: case AX_OP_CEIL: case AX_OP_ROUND:
+  case AX_OP_SIGN: case AX_OP_CAT: case AX_OP_SLICE_SCATTER: case AX_OP_CAST: case AX_OP_COPY:
+  case AX_OP_RESHAPE: case AX_OP_PERMUTE: case AX_OP_SLICE: case AX_OP_EXPAND:
+    return 0;
+  case AX_OP_WHERE: case AX_OP_MASKED_FILL: return op == AX_OP_WHERE ? 1u : 2u;
+  case AX_OP_GATHER: case AX_OP_INDEX_SELECT: return 2u;
+  case AX_OP_SCATTER: return 2u;
+  case AX_OP_MAX: case AX_OP_MIN: return 1u;   /* whole-tensor max compares x with the result */
+  default: return ~0u;
+  }
+}
+
 int ax_grad_saves_output(ax_op op) {
   switch (op) {
   case AX_OP_EXP: case AX_OP_SQRT: case AX_OP_RSQRT: case AX_OP_TANH: case AX_OP_SIGMOID:

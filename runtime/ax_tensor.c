@@ -320,7 +320,7 @@ ax_status ax_tensor_empty(const int64_t *shape, int ndim, ax_dtype dt, ax_device
     return ax_err_set(err, AX_E_NOMEM, "out of memory: cannot allocate %zu bytes for tensor of shape %s (%s)",
                       nbytes, ax_shape_str(shape, ndim, b, sizeof b), ax_dtype_name(dt));
   }
-  *st = (ax_storage){.refc = 1, .data = data, .nbytes = nbytes, .be = be, .device = dev};
+  *st = (ax_storage){.refc = 1, .data = data, .nbytes = nbytes, .be = be, .device = dev, .version = 0};
   memset(t, 0, sizeof *t);
   t->refc = 1;
   t->storage = st;

@@ -43,6 +43,7 @@ typedef struct ax_storage {
   size_t nbytes;
   const ax_backend *be;
   ax_device device;
+  uint64_t version;    /* bumped by in-place writes (ax_fill_, ax_copy_, ax_bump_version) */
 } ax_storage;
 
 struct ax_node;   /* autograd graph node (ax_autograd.h) */
@@ -112,6 +113,9 @@ ax_status ax_fill_(ax_tensor *t, double v, ax_err *err);
 ** shape and converted to dst's dtype; dst may be any strided view; src may overlap dst. Not
 ** recorded by autograd. "copy_: shape [3] cannot be broadcast to [2, 4]" on mismatch. */
 ax_status ax_copy_(ax_tensor *dst, ax_tensor *src, ax_err *err);
+/* Code that writes tensor data directly (optimizers, index assignment) calls this so that a
+** backward pass that needs the old values fails with a clear error instead of a wrong gradient. */
+static inline void ax_bump_version(ax_tensor *t) { t->storage->version++; }
 
 /* ---- random numbers: one Philox 4x32-10 generator; ax_seed makes runs bit-reproducible ---- */
 void ax_seed(uint64_t seed);

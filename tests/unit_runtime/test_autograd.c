@@ -134,6 +134,20 @@ int main(void) {
   CHECK(qsp->grad && qsp->grad->shape[1] == 3 && g_at(qsp, 0) == 100 && g_at(qsp, 1) == 10 && g_at(qsp, 2) == 0 && g_at(qsp, 3) == 0);
   ax_tensor *qsr[] = {qsx, qss, qsi, qsp, qso, qsw, qsm, qsl};
   for (size_t i = 0; i < sizeof qsr / sizeof qsr[0]; i++) ax_tensor_release(qsr[i]);
+  /* in-place writes: to a saved input -> error; to an input whose values the rule does not read -> fine */
+  ax_tensor *wva = rt_vals((double[]){1, 2}, SHP(2), AX_FLOAT64), *wvb = rt_vals((double[]){3, 4}, SHP(2), AX_FLOAT64);
+  ax_tensor *wvp, *wvm, *wvl, *wvs, *wvl2;
+  OK(ax_param(wva, &wvp, &e_));
+  OK(ax_mul(wvp, wvb, &wvm, &e_));
+  OK(ax_sum(wvm, NULL, 0, 0, &wvl, &e_));
+  OK(ax_add(wvp, wvb, &wvs, &e_));
+  OK(ax_sum(wvs, NULL, 0, 0, &wvl2, &e_));
+  OK(ax_fill_(wvb, 7, &e_));
+  ERR(ax_backward(wvl, NULL, &err), AX_E_VALUE, "backward: input 1 of mul (shape [2]) was modified in place after mul used it");
+  OK(ax_backward(wvl2, NULL, &e_));
+  CHECK(g_at(wvp, 0) == 1);
+  ax_tensor *wvr[] = {wva, wvb, wvp, wvm, wvl, wvs, wvl2};
+  for (size_t i = 0; i < sizeof wvr / sizeof wvr[0]; i++) ax_tensor_release(wvr[i]);
   /* a long chain (100k ops) is freed without deep recursion */
   ax_tensor *acc, *one;
   OK(ax_scalar_f64(1e-6, &one, &e_));
