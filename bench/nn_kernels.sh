@@ -16,4 +16,8 @@ echo "$a"
 echo "$t"
 am=$(echo "$a" | sed 's/.*anx_ms=\([0-9.]*\).*/\1/')
 tm=$(echo "$t" | sed 's/.*torch_ms=\([0-9.]*\).*/\1/')
-awk -v a="$am" -v t="$tm" 'BEGIN { printf "conv+pool fwd+bwd per batch of 64: anx %.2f ms, torch %.2f ms, speed-up %.2fx\n", a, t, t / a }'
+ac=$(echo "$a" | sed 's/.*anx_cpu_ms=\([0-9.]*\).*/\1/')
+tc=$(echo "$t" | sed 's/.*torch_cpu_ms=\([0-9.]*\).*/\1/')
+awk -v a="$am" -v t="$tm" -v ac="$ac" -v tc="$tc" 'BEGIN {
+  printf "conv+pool fwd+bwd per batch of 64: wall anx %.2f ms, torch %.2f ms, speed-up %.2fx\n", a, t, t / a
+  printf "                                   cpu  anx %.2f ms, torch %.2f ms, ratio %.2fx\n", ac, tc, tc / ac }'
