@@ -116,7 +116,7 @@ int main(int argc, char **argv) {
   struct { const char *name; ax_op op; int streams; double t, gbs; } ew[] = {
       {"add", AX_OP_ADD, 3, 1e30, 0}, {"mul", AX_OP_MUL, 3, 1e30, 0}, {"exp", AX_OP_EXP, 2, 1e30, 0}};
   double t_triad = 1e30;
-  for (int r = 0; r < 8; r++) {
+  for (int r = 0; r < 16; r++) {
     double t0 = now();
     triad(ta, x->storage->data, y->storage->data, 0.5f, N);
     double dt = now() - t0;
