@@ -117,14 +117,25 @@ typedef struct {
 } ax_op_info;
 extern const ax_op_info ax_op_table[AX_OP_COUNT];
 
-/* Op attributes. Which fields an op reads is documented next to its convenience function. */
+/* Op attributes (zero-initialise, then set what the op reads):
+**   sum mean prod            dims/ndims (0: all), keepdim
+**   var std                  dims/ndims, keepdim, a = correction (1: unbiased)
+**   norm                     dims/ndims, keepdim, a = p (> 0, HUGE_VAL for inf)
+**   max min argmax argmin    dim, has_dim (0: whole tensor, 0-d result), keepdim
+**   cumsum softmax log_softmax, gather, index_select, cat   dim
+**   scatter                  dim, reduce (0 replace, 1 add)
+**   slice                    dim, start/stop (AX_SLICE_NONE or negative allowed), step > 0
+**   slice_scatter            dim, start/stop/step normalised (0 <= start <= stop <= size)
+**   clamp                    a/has_a = min, b/has_b = max;  masked_fill  a = value
+**   reshape expand permute   dims/ndims = shape (-1 allowed) / permutation
+**   cast                     dtype;  copy  device                                        */
 typedef struct {
   int64_t dims[AX_MAX_DIMS];  /* reduce dims / permutation / target shape */
   int ndims;                  /* reductions: 0 means all dims */
   int keepdim;
   int64_t dim;                /* single-dim ops: softmax cumsum gather cat slice max/min/arg* */
   int has_dim;                /* max/min/argmax/argmin: 0 reduces everything */
-  int64_t start, stop, step;  /* slice, slice_scatter (normalised, step > 0) */
+  int64_t start, stop, step;  /* slice, slice_scatter */
   double a, b;                /* clamp lo/hi, norm p, masked_fill value, var/std correction */
   int has_a, has_b;           /* clamp: which bound is given */
   int reduce;                 /* scatter: 0 replace, 1 add */
