@@ -315,6 +315,292 @@ fail:
   return false;
 }
 
+/* An int or a list of n ints (stride: 2 or [1, 2, 2]). */
+static bool tuple_kw(ax_vm *vm, const char *fn, ax_value *args, int argc, int i, const ax_kw *kw, const char *name,
+                     int n, int64_t dflt, int64_t *out) {
+  ax_value v = AX_NIL;
+  for (int k = 0; k < n; k++) out[k] = dflt;
+  if (i >= 0 && i < argc) v = args[i];
+  else ax_kw_get(kw, name, &v);
+  if (AX_IS_NIL(v)) return true;
+  if (AX_IS_INT(v)) {
+    for (int k = 0; k < n; k++) out[k] = v.as.i;
+    return true;
+  }
+  if (AX_IS_LIST(v) && AX_AS_LIST(v)->len == n) {
+    for (int k = 0; k < n; k++) {
+      ax_value e = AX_AS_LIST(v)->items[k];
+      if (!AX_IS_INT(e)) break;
+      out[k] = e.as.i;
+      if (k == n - 1) return true;
+    }
+  }
+  return ax_vm_raise(vm, "type", "%s: %s must be an int or a list of %d ints, got %s", fn, name, n, ax_type_name(v));
+}
+
+/* conv1d / conv3d (torch.nn.functional's signatures) written with conv2d: conv1d is a conv2d over [N, C, 1, L];
+** conv3d sums, for each output depth, the conv2d of the kd input slices it covers (zero depth padding by cat). */
+static bool conv_nd(ax_vm *vm, int nd, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  const char *fn = nd == 1 ? "nn.conv1d" : "nn.conv3d";
+  tmps k = {0};
+  ax_tensor *x, *w, *b;
+  int64_t stride[3], dil[3], lo[3], hi[3], groups = 1;
+  ax_value pv = AX_NIL, gv;
+  if (!targ(vm, &k, fn, args, argc, 0, kw, "input", true, &x) || !targ(vm, &k, fn, args, argc, 1, kw, "weight", true, &w) ||
+      !targ(vm, &k, fn, args, argc, 2, kw, "bias", false, &b) ||
+      !tuple_kw(vm, fn, args, argc, 3, kw, "stride", nd, 1, stride) ||
+      !tuple_kw(vm, fn, args, argc, 5, kw, "dilation", nd, 1, dil))
+    goto fail;
+  if (x->ndim != nd + 2 || w->ndim != nd + 2) {
+    ax_vm_raise(vm, "shape", "%s: input and weight must be %d-d, got %d-d and %d-d", fn, nd + 2, x->ndim, w->ndim);
+    goto fail;
+  }
+  if ((argc > 6 && (gv = args[6], true)) || ax_kw_get(kw, "groups", &gv)) {
+    if (!AX_IS_INT(gv) || gv.as.i < 1) {
+      ax_vm_raise(vm, "value", "%s: groups must be a positive int", fn);
+      goto fail;
+    }
+    groups = gv.as.i;
+  }
+  if (argc > 4) pv = args[4];
+  else ax_kw_get(kw, "padding", &pv);
+  if (AX_IS_STRING(pv)) {
+    const char *ps = AX_AS_STRING(pv)->chars;
+    int same = !strcmp(ps, "same");
+    if (!same && strcmp(ps, "valid")) {
+      ax_vm_raise(vm, "value", "%s: padding must be an int, a list, \"same\" or \"valid\"", fn);
+      goto fail;
+    }
+    for (int i = 0; i < nd; i++) {
+      if (same && stride[i] != 1) {
+        ax_vm_raise(vm, "value", "%s: padding \"same\" needs stride 1 (as PyTorch)", fn);
+        goto fail;
+      }
+      int64_t total = same ? dil[i] * (w->shape[2 + i] - 1) : 0;
+      lo[i] = total / 2;
+      hi[i] = total - total / 2;
+    }
+  } else {
+    ax_vm_push_root(vm, pv);
+    bool okp = tuple_kw(vm, fn, &pv, 1, 0, NULL, "padding", nd, 0, lo);
+    ax_vm_pop_root(vm, 1);
+    if (!okp) goto fail;
+    for (int i = 0; i < nd; i++) hi[i] = lo[i];
+  }
+  ax_tensor *r = NULL;
+  if (nd == 1) {
+    int64_t s2[2] = {1, stride[0]}, d2[2] = {1, dil[0]}, p4[4] = {0, lo[0], 0, hi[0]};
+    ax_tensor *y = NULL;
+    if (!k.st) {
+      k.st = ax_conv2d(UNSQ(&k, x, 2), UNSQ(&k, w, 2), b, s2, p4, d2, groups, &y, &k.e);
+      keep(&k, y);
+    }
+    if (!k.st) {
+      int64_t d = 2;
+      k.st = ax_squeeze(y, &d, 1, &r, &k.e);
+    }
+    return finish(vm, &k, keep(&k, r), out);
+  }
+  /* conv3d: pad the depth with zeros, then out[:, :, od] = sum_kd conv2d(xp[:, :, od*s + kd*dil], w[:, :, kd]) */
+  ax_tensor *xp = x;
+  if (lo[0] || hi[0]) {
+    ax_tensor *parts[3];
+    int np = 0;
+    int64_t zs[5];
+    memcpy(zs, x->shape, sizeof zs);
+    ax_tensor *zl = NULL, *zh = NULL;
+    if (lo[0] && !k.st) {
+      zs[2] = lo[0];
+      k.st = ax_zeros(zs, 5, x->dtype, &zl, &k.e);
+      keep(&k, zl);
+      parts[np++] = zl;
+    }
+    parts[np++] = x;
+    if (hi[0] && !k.st) {
+      zs[2] = hi[0];
+      k.st = ax_zeros(zs, 5, x->dtype, &zh, &k.e);
+      keep(&k, zh);
+      parts[np++] = zh;
+    }
+    if (!k.st) {
+      k.st = ax_cat(parts, np, 2, &xp, &k.e);
+      keep(&k, xp);
+    }
+  }
+  if (k.st) return finish(vm, &k, NULL, out);
+  int64_t kd = w->shape[2], din = xp->shape[2];
+  int64_t dout = (din - dil[0] * (kd - 1) - 1) / stride[0] + 1;
+  if (din - dil[0] * (kd - 1) - 1 < 0 || dout < 1) {
+    tmps_free(&k);
+    return ax_vm_raise(vm, "shape", "%s: the kernel depth %lld (dilation %lld) is larger than the padded input depth %lld",
+                       fn, (long long)kd, (long long)dil[0], (long long)din);
+  }
+  if (dout > MAX_TMPS) {
+    tmps_free(&k);
+    return ax_vm_raise(vm, "shape", "%s: output depth %lld is larger than this composition handles (%d)", fn,
+                       (long long)dout, MAX_TMPS);
+  }
+  ax_tensor **planes = ax_calloc((size_t)dout, sizeof(ax_tensor *));
+  if (!planes) {
+    tmps_free(&k);
+    return ax_vm_oom(vm);
+  }
+  int64_t s2[2] = {stride[1], stride[2]}, d2[2] = {dil[1], dil[2]}, p4[4] = {lo[1], lo[2], hi[1], hi[2]};
+  ax_status st = AX_OK;
+  ax_err e;
+  for (int64_t od = 0; od < dout && !st; od++) {
+    ax_tensor *acc = NULL;
+    for (int64_t q = 0; q < kd && !st; q++) {
+      ax_tensor *xs = NULL, *ws = NULL, *y = NULL, *sum = NULL;
+      st = ax_select(xp, 2, od * stride[0] + q * dil[0], &xs, &e);
+      if (!st) st = ax_select(w, 2, q, &ws, &e);
+      if (!st) st = ax_conv2d(xs, ws, q == 0 ? b : NULL, s2, p4, d2, groups, &y, &e);
+      if (!st && acc) {
+        st = ax_add(acc, y, &sum, &e);
+        ax_tensor_release(acc);
+        acc = sum;
+      } else if (!st) {
+        acc = ax_tensor_retain(y);
+      }
+      ax_tensor_release(xs);
+      ax_tensor_release(ws);
+      ax_tensor_release(y);
+    }
+    planes[od] = acc;
+  }
+  if (!st) st = ax_stack(planes, (int)dout, 2, &r, &e);
+  for (int64_t od = 0; od < dout; od++) ax_tensor_release(planes[od]);
+  ax_free(planes, sizeof(ax_tensor *) * (size_t)dout);
+  tmps_free(&k);
+  if (st) return ax_raise_rt(vm, st, &e);
+  return ax_push_tensor(vm, r, out);
+fail:
+  tmps_free(&k);
+  return false;
+}
+
+static bool n_conv1d(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  return conv_nd(vm, 1, args, argc, kw, out);
+}
+static bool n_conv3d(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  return conv_nd(vm, 3, args, argc, kw, out);
+}
+
+/* ---- initialisers (torch.nn.init): in place on a tensor of >= 2 dims, without recording ---- */
+
+static ax_status fans(const ax_tensor *t, double *fan_in, double *fan_out, ax_err *err) {
+  if (t->ndim < 2) return ax_err_set(err, AX_E_SHAPE, "init: fan in and fan out need a tensor of at least 2 dims, got %d-d", t->ndim);
+  double rf = 1;
+  for (int i = 2; i < t->ndim; i++) rf *= (double)t->shape[i];
+  *fan_in = (double)t->shape[1] * rf;
+  *fan_out = (double)t->shape[0] * rf;
+  return AX_OK;
+}
+
+/* torch.nn.init.calculate_gain; -1 when the name is unknown. */
+static double init_gain(const char *nonlin, double a) {
+  if (!strcmp(nonlin, "linear") || !strcmp(nonlin, "sigmoid") || !strncmp(nonlin, "conv", 4)) return 1.0;
+  if (!strcmp(nonlin, "tanh")) return 5.0 / 3.0;
+  if (!strcmp(nonlin, "relu")) return sqrt(2.0);
+  if (!strcmp(nonlin, "leaky_relu")) return sqrt(2.0 / (1 + a * a));
+  if (!strcmp(nonlin, "selu")) return 0.75;
+  return -1;
+}
+
+ax_status ax_nn_init(ax_tensor *t, const char *scheme, double gain_or_a, int fan_out_mode, const char *nonlin,
+                     ax_err *err) {
+  double fi = 0, fo = 0;
+  ax_status st = fans(t, &fi, &fo, err);
+  if (st) return st;
+  int uniform = 0;
+  double scale;
+  if (!strcmp(scheme, "xavier_uniform") || !strcmp(scheme, "xavier_normal")) {
+    uniform = scheme[7] == 'u';
+    double std = gain_or_a * sqrt(2.0 / (fi + fo));
+    scale = uniform ? sqrt(3.0) * std : std;
+  } else if (!strcmp(scheme, "kaiming_uniform") || !strcmp(scheme, "kaiming_normal")) {
+    uniform = scheme[8] == 'u';
+    double g = init_gain(nonlin, gain_or_a);
+    if (g < 0) return ax_err_set(err, AX_E_VALUE, "init: unknown nonlinearity '%s' (linear sigmoid tanh relu leaky_relu selu)", nonlin);
+    double std = g / sqrt(fan_out_mode ? fo : fi);
+    scale = uniform ? sqrt(3.0) * std : std;
+  } else {
+    return ax_err_set(err, AX_E_VALUE, "init: unknown scheme '%s'", scheme);
+  }
+  ax_tensor *r = NULL, *s = NULL, *m = NULL, *y = NULL;
+  st = uniform ? ax_rand(t->shape, t->ndim, t->dtype, &r, err) : ax_randn(t->shape, t->ndim, t->dtype, &r, err);
+  if (!st && uniform) {
+    /* U(0, 1) -> U(-scale, scale) */
+    ax_tensor *half = NULL, *c = NULL;
+    st = ax_scalar_f64(0.5, &half, err);
+    if (!st) st = ax_sub(r, half, &c, err);
+    ax_tensor_release(half);
+    ax_tensor_release(r);
+    r = c;
+    scale *= 2;
+  }
+  if (!st) st = ax_scalar_f64(scale, &s, err);
+  if (!st) st = ax_mul(r, s, &m, err);
+  if (!st) st = ax_cast(m, t->dtype, &y, err);
+  if (!st) st = ax_copy_(t, y, err);
+  ax_tensor_release(r);
+  ax_tensor_release(s);
+  ax_tensor_release(m);
+  ax_tensor_release(y);
+  return st;
+}
+
+static bool init_native(ax_vm *vm, const char *scheme, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  int kaiming = scheme[0] == 'k';
+  static const char *const xa[] = {"gain", NULL}, *const ka[] = {"a", "mode", "nonlinearity", NULL};
+  if (!ax_kw_check(vm, scheme, kw, kaiming ? ka : xa)) return false;
+  ax_tensor *t = argc >= 1 ? ax_value_tensor(args[0]) : NULL;
+  if (!t) return ax_vm_raise(vm, "type", "nn.%s: the first argument must be a tensor", scheme);
+  double p = kaiming ? 0.0 : 1.0;
+  if (!num_opt(vm, scheme, args, argc, 1, kw, kaiming ? "a" : "gain", &p)) return false;
+  int fan_out = 0;
+  const char *nonlin = "leaky_relu";   /* torch's default for kaiming_* */
+  ax_value v;
+  if (kaiming && ax_kw_get(kw, "mode", &v)) {
+    if (!AX_IS_STRING(v) || (strcmp(AX_AS_STRING(v)->chars, "fan_in") && strcmp(AX_AS_STRING(v)->chars, "fan_out")))
+      return ax_vm_raise(vm, "value", "nn.%s: mode must be \"fan_in\" or \"fan_out\"", scheme);
+    fan_out = !strcmp(AX_AS_STRING(v)->chars, "fan_out");
+  }
+  if (kaiming && ax_kw_get(kw, "nonlinearity", &v)) {
+    if (!AX_IS_STRING(v)) return ax_vm_raise(vm, "type", "nn.%s: nonlinearity must be a string", scheme);
+    nonlin = AX_AS_STRING(v)->chars;
+  }
+  ax_err e;
+  int was = ax_grad_enabled();
+  ax_set_grad_enabled(0);
+  ax_status st = ax_nn_init(t, scheme, p, fan_out, nonlin, &e);
+  ax_set_grad_enabled(was);
+  if (st) return ax_raise_rt(vm, st, &e);
+  *out = args[0];
+  return true;
+}
+static bool n_xavier_uniform(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  return init_native(vm, "xavier_uniform", args, argc, kw, out);
+}
+static bool n_xavier_normal(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  return init_native(vm, "xavier_normal", args, argc, kw, out);
+}
+static bool n_kaiming_uniform(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  return init_native(vm, "kaiming_uniform", args, argc, kw, out);
+}
+static bool n_kaiming_normal(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  return init_native(vm, "kaiming_normal", args, argc, kw, out);
+}
+static bool n_calculate_gain(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
+  if (argc < 1 || !AX_IS_STRING(args[0])) return ax_vm_raise(vm, "type", "nn.calculate_gain(nonlinearity, param)");
+  double a = 0.01;
+  if (argc > 1 && !num_opt(vm, "nn.calculate_gain", args, argc, 1, kw, "param", &a)) return false;
+  double g = init_gain(AX_AS_STRING(args[0])->chars, a);
+  if (g < 0) return ax_vm_raise(vm, "value", "nn.calculate_gain: unknown nonlinearity '%s'", AX_AS_STRING(args[0])->chars);
+  *out = ax_float(g);
+  return true;
+}
+
 static bool n_conv_transpose2d(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   const char *fn = "nn.conv_transpose2d";
   tmps k = {0};
@@ -1300,6 +1586,13 @@ static const ax_native_reg nn_fns[] = {
   {"linear", n_linear, -1},
   {"conv2d", n_conv2d, -1},
   {"conv_transpose2d", n_conv_transpose2d, -1},
+  {"conv1d", n_conv1d, -1},
+  {"conv3d", n_conv3d, -1},
+  {"xavier_uniform", n_xavier_uniform, -1},
+  {"xavier_normal", n_xavier_normal, -1},
+  {"kaiming_uniform", n_kaiming_uniform, -1},
+  {"kaiming_normal", n_kaiming_normal, -1},
+  {"calculate_gain", n_calculate_gain, -1},
   {"max_pool2d", n_max_pool2d, -1},
   {"avg_pool2d", n_avg_pool2d, -1},
   {"adaptive_avg_pool2d", n_adaptive_avg_pool2d, -1},

@@ -27,6 +27,11 @@ ax_status ax_nn_rms_norm(ax_tensor *x, int nd, ax_tensor *w, double eps, ax_tens
 /* leaky_relu (param = slope), elu (param = alpha), mish, hardsigmoid, hardswish, gelu_tanh, softplus. */
 ax_status ax_nn_activation(ax_tensor *x, const char *name, double param, ax_tensor **out, ax_err *err);
 
+/* torch.nn.init in place on t (>= 2 dims): scheme xavier_uniform/xavier_normal (gain_or_a = gain) or
+** kaiming_uniform/kaiming_normal (gain_or_a = a, fan_out_mode, nonlinearity as calculate_gain). */
+ax_status ax_nn_init(ax_tensor *t, const char *scheme, double gain_or_a, int fan_out_mode, const char *nonlin,
+                     ax_err *err);
+
 /* Layer constructors nn.dense(units: 64), nn.conv2d(filters: 32, ...) ... (lib_net.c). */
 bool ax_nn_layer_ctor(ax_vm *vm, const char *kind, ax_value *args, int argc, const ax_kw *kw, ax_value *out);
 

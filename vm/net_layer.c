@@ -320,11 +320,14 @@ static const char *const common_keys[] = {"kind", "type", "layer_type", "activat
                                           "input", "shape", "name", NULL};
 static const char *const *kind_keys(ax_layer_kind k) {
   static const char *const input[] = {NULL};
-  static const char *const dense[] = {"units", "size", "out_features", "bias", "use_bias", "batch_norm", "residual", NULL};
+  static const char *const dense[] = {"units", "size", "out_features", "bias", "use_bias", "batch_norm", "residual",
+                                      "init", "kernel_initializer", NULL};
   static const char *const conv[] = {"filters", "out_channels", "kernel_size", "kernel", "stride", "strides", "padding",
-                                     "dilation", "groups", "bias", "use_bias", "batch_norm", "residual", NULL};
+                                     "dilation", "groups", "bias", "use_bias", "batch_norm", "residual", "init",
+                                     "kernel_initializer", NULL};
   static const char *const convt[] = {"filters", "out_channels", "kernel_size", "kernel", "stride", "strides",
-                                      "padding", "output_padding", "dilation", "groups", "bias", "use_bias", NULL};
+                                      "padding", "output_padding", "dilation", "groups", "bias", "use_bias", "init",
+                                      "kernel_initializer", NULL};
   static const char *const pool[] = {"pool_size", "kernel_size", "stride", "strides", "padding", "ceil_mode",
                                      "count_include_pad", NULL};
   static const char *const none[] = {NULL};
@@ -440,6 +443,24 @@ static bool apply_prop(pctx *c, ax_layer *l, const char *key, ax_value v) {
     return p_int(c, key, v, &l->units, 1);
   }
   if (!strcmp(key, "bias") || !strcmp(key, "use_bias")) return p_bool(c, key, v, &l->bias);
+  if (!strcmp(key, "init") || !strcmp(key, "kernel_initializer")) {
+    static const struct { const char *name, *scheme; } inits[] = {
+      {"xavier_uniform", "xavier_uniform"}, {"glorot_uniform", "xavier_uniform"}, {"xavier_normal", "xavier_normal"},
+      {"glorot_normal", "xavier_normal"}, {"kaiming_uniform", "kaiming_uniform"}, {"he_uniform", "kaiming_uniform"},
+      {"kaiming_normal", "kaiming_normal"}, {"he_normal", "kaiming_normal"}, {"default", NULL}};
+    const char *sname = sym_of(v);
+    const char *cands[9];
+    for (int i = 0; i < 9; i++) cands[i] = inits[i].name;
+    for (int i = 0; sname && i < 9; i++)
+      if (!strcmp(sname, inits[i].name)) {
+        l->init = inits[i].scheme;
+        return true;
+      }
+    const char *n = sname ? nearest(sname, cands, 9) : NULL;
+    return ax_vm_raise(c->vm, "network", "%s: unknown %s '%s'%s%s%s (xavier_uniform xavier_normal kaiming_uniform "
+                       "kaiming_normal, glorot_*/he_* synonyms, default)", c->lname, key, sname ? sname : ax_type_name(v),
+                       n ? "; did you mean '" : "", n ? n : "", n ? "'?" : "");
+  }
   if (!strcmp(key, "batch_norm")) return p_bool(c, key, v, &l->bn);
   if (!strcmp(key, "residual")) return p_bool(c, key, v, &l->residual);
   if (!strcmp(key, "filters") || !strcmp(key, "out_channels")) return p_int(c, key, v, &l->filters, 1);
@@ -961,6 +982,12 @@ bool ax_layer_build(ax_vm *vm, ax_layer *l, const int64_t *shape, int nd) {
     break;
   }
   default: break;
+  }
+  if (ok && l->init && (l->kind == AX_L_DENSE || l->kind == AX_L_CONV2D || l->kind == AX_L_CONVT2D)) {
+    /* init: replaces PyTorch's default for the weight (kaiming: He et al., a = 0, relu gain; xavier: gain 1) */
+    ax_err e;
+    ax_status st = ax_nn_init(find_tensor(l, "weight"), l->init, l->init[0] == 'k' ? 0.0 : 1.0, 0, "relu", &e);
+    if (st) ok = ax_raise_rt(vm, st, &e);
   }
   ax_set_grad_enabled(was);
   if (ok) l->built = 1;

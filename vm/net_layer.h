@@ -58,6 +58,7 @@ struct ax_layer {
   int pad_same, bias, bn, bidirectional, batch_first, causal, learned, rotary, norm_first, residual;
   int concat;                 /* merge: concat (several inputs) */
   int ceil_mode, count_include_pad;   /* pools */
+  const char *init;           /* dense/conv weight initialiser (ax_nn_init scheme), NULL: PyTorch's default */
   ax_act act;
   ax_value act_fn;            /* AX_ACT_CUSTOM: a callable (GC-marked through the owning network) */
   ax_act ffn_act;             /* feed_forward / encoder activation */

@@ -122,6 +122,25 @@ def gen_conv():
         grads(case, y, [('x', x), ('w', w), ('b', b)])
 
 
+def gen_conv_nd():
+    # conv1d and conv3d (anx composes them from conv2d)
+    for case, c in {'conv1d_s2p1g2': dict(cin=4, cout=6, k=3, stride=2, padding=1, dilation=1, groups=2, L=9),
+                    'conv1d_same_d2': dict(cin=3, cout=2, k=4, stride=1, padding='same', dilation=2, groups=1, L=8)}.items():
+        x, w, b = leaf(2, c['cin'], c['L']), leaf(c['cout'], c['cin'] // c['groups'], c['k'], scale=0.5), leaf(c['cout'])
+        y = F.conv1d(x, w, b, stride=c['stride'], padding=c['padding'], dilation=c['dilation'], groups=c['groups'])
+        case_inputs(case, [('x', x), ('w', w), ('b', b)])
+        grads(case, y, [('x', x), ('w', w), ('b', b)])
+    for case, c in {'conv3d_s2p1': dict(cin=3, cout=4, k=(3, 3, 3), stride=(2, 1, 2), padding=1, dilation=1, groups=1),
+                    'conv3d_d2g2': dict(cin=4, cout=2, k=(2, 3, 2), stride=1, padding=(1, 0, 2), dilation=(2, 1, 1),
+                                        groups=2),
+                    'conv3d_same': dict(cin=2, cout=3, k=(2, 3, 3), stride=1, padding='same', dilation=1, groups=1)}.items():
+        x = leaf(2, c['cin'], 5, 6, 5)
+        w, b = leaf(c['cout'], c['cin'] // c['groups'], *c['k'], scale=0.3), leaf(c['cout'])
+        y = F.conv3d(x, w, b, stride=c['stride'], padding=c['padding'], dilation=c['dilation'], groups=c['groups'])
+        case_inputs(case, [('x', x), ('w', w), ('b', b)])
+        grads(case, y, [('x', x), ('w', w), ('b', b)])
+
+
 def gen_pool():
     x = leaf(2, 3, 7, 6)
     case_inputs('pool', [('x', x)])
@@ -495,7 +514,7 @@ def main():
     for f in os.listdir(OUT):
         if f.endswith('.npy') or f.endswith('.safetensors'):
             os.remove(os.path.join(OUT, f))
-    for g in (gen_linear, gen_conv, gen_pool, gen_norms, gen_embedding, gen_attention, gen_mha, gen_encoder, gen_decoder, gen_rotary, gen_clip,
+    for g in (gen_linear, gen_conv, gen_conv_nd, gen_pool, gen_norms, gen_embedding, gen_attention, gen_mha, gen_encoder, gen_decoder, gen_rotary, gen_clip,
               gen_rnn, gen_activations, gen_losses, gen_optim, gen_sched):
         torch.manual_seed(zlib.crc32(g.__name__.encode()))   # each group's data is independent of the others
         g()
