@@ -998,6 +998,14 @@ bool ax_layer_build(ax_vm *vm, ax_layer *l, const int64_t *shape, int nd) {
 
 #define CHECK_RT(st, e) do { if (st) { return ax_raise_rt(vm, st, &(e)); } } while (0)
 
+/* A runtime error inside layer l, prefixed with the layer ("conv2d 'c1': conv2d: output size would be 0 ..."). */
+static bool raise_in(ax_vm *vm, const ax_layer *l, ax_status st, const ax_err *e) {
+  ax_err p;
+  p.code = e->code;
+  snprintf(p.msg, sizeof p.msg, "%s '%.60s': %.400s", ax_layer_kind_names[l->kind], l->name, e->msg);
+  return ax_raise_rt(vm, st, &p);
+}
+
 static bool apply_tail(ax_vm *vm, ax_layer *l, ax_tensor *y, ax_tensor **out) {
   /* activation, then dropout: the Keras order for dense/conv blocks */
   ax_tensor *a = NULL, *d = NULL;
@@ -1047,8 +1055,7 @@ static bool bn_forward(ax_vm *vm, ax_layer *b, ax_tensor *x, ax_tensor **out) {
   }
   ax_status st = ax_batch_norm(x, find_tensor(b, "running_mean"), find_tensor(b, "running_var"), find_tensor(b, "weight"),
                                find_tensor(b, "bias"), b->training, b->momentum, b->eps, out, &e);
-  CHECK_RT(st, e);
-  return true;
+  return st ? raise_in(vm, b, st, &e) : true;
 }
 
 static void same_pad(ax_layer *l, const ax_tensor *x, int64_t pad[4]) {
@@ -1452,7 +1459,7 @@ bool ax_layer_forward(ax_vm *vm, ax_layer *l, ax_tensor *x, ax_tensor *ctx, ax_t
       int64_t p2[2] = {pad[0], pad[1]};
       st = ax_conv_transpose2d(x, w, find_tensor(l, "bias"), l->stride, p2, l->opad, l->dil, l->groups, &y, &e);
     }
-    if (st) return ax_raise_rt(vm, st, &e);
+    if (st) return raise_in(vm, l, st, &e);
     if (l->bn) {
       ax_tensor *t = NULL;
       ok = bn_forward(vm, sub(l, "bn"), y, &t);
@@ -1548,7 +1555,7 @@ bool ax_layer_forward(ax_vm *vm, ax_layer *l, ax_tensor *x, ax_tensor *ctx, ax_t
   }
   if (st) {
     ax_tensor_release(y);
-    return ax_raise_rt(vm, st, &e);
+    return raise_in(vm, l, st, &e);
   }
   if (!ok) {
     ax_tensor_release(y);
