@@ -140,8 +140,26 @@ ax_status cpu_matmul(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tenso
   osh[bnd] = M; osh[bnd + 1] = N;
   ax_tensor *ca = NULL, *cb = NULL, *co = NULL, *o = NULL;
   int own_a = 0, own_b = 0, ta = 0, tb = 0;
+  /* [..., M, K] @ [K, N] (a linear layer on batched input): b is not copied per batch, and the
+  ** batch folds into M, one GEMM of (batch*M) x K @ K x N, when a's rows are contiguous */
+  int fold = b->ndim == 2 && bnd > 0;
   if ((s = as_compute(a, cd, ash, bnd + 2, &ca, &own_a, &ta, err))) goto done;
-  if ((s = as_compute(b, cd, bshp, bnd + 2, &cb, &own_b, &tb, err))) goto done;
+  if (fold && ta) {   /* a transposed per batch: its rows do not run across batches, copy it */
+    ax_tensor *cc;
+    if ((s = cpu_new(ash, bnd + 2, cd, &cc, err))) goto done;
+    cpu_copy_into(cc, ca, err);
+    if (own_a) ax_tensor_release(ca);
+    ca = cc;
+    own_a = 1;
+    ta = 0;
+  }
+  if ((s = as_compute(b, cd, fold ? b->shape : bshp, fold ? 2 : bnd + 2, &cb, &own_b, &tb, err))) goto done;
+  int64_t Mrun = M, nbatch = batch, bstep = K * N;
+  if (fold) {
+    Mrun = M * batch;
+    nbatch = 1;
+    bstep = 0;
+  }
   if ((s = cpu_new(osh, bnd + 2, rt, &o, err))) goto done;
   co = o;
   if (rt != cd && (s = cpu_new(osh, bnd + 2, cd, &co, err))) goto done;
@@ -153,26 +171,26 @@ ax_status cpu_matmul(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tenso
 #ifdef AX_HAVE_BLAS
       pthread_once(&blas_once, blas_init);
 #endif
-      for (int64_t i = 0; i < batch; i++) {
-        char *A = pa + i * M * K * es, *B = pb + i * K * N * es, *C = pc + i * M * N * es;
+      for (int64_t i = 0; i < nbatch; i++) {
+        char *A = pa + i * M * K * es, *B = pb + i * bstep * es, *C = pc + i * M * N * es;
         if (cd == AX_FLOAT32) {
 #ifdef AX_HAVE_BLAS
-          cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-                      (int)K, 1.0f, (const float *)A, ta ? (int)M : (int)K, (const float *)B, tb ? (int)K : (int)N, 0.0f,
+          cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)Mrun, (int)N,
+                      (int)K, 1.0f, (const float *)A, ta ? (int)Mrun : (int)K, (const float *)B, tb ? (int)K : (int)N, 0.0f,
                       (float *)C, (int)N);
 #else
-          cpu_gemm_ref_f32(M, N, K, (const float *)A, K, (const float *)B, N, (float *)C, N);
+          cpu_gemm_ref_f32(Mrun, N, K, (const float *)A, K, (const float *)B, N, (float *)C, N);
 #endif
         } else if (cd == AX_FLOAT64) {
 #ifdef AX_HAVE_BLAS
-          cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-                      (int)K, 1.0, (const double *)A, ta ? (int)M : (int)K, (const double *)B, tb ? (int)K : (int)N, 0.0,
+          cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)Mrun, (int)N,
+                      (int)K, 1.0, (const double *)A, ta ? (int)Mrun : (int)K, (const double *)B, tb ? (int)K : (int)N, 0.0,
                       (double *)C, (int)N);
 #else
-          cpu_gemm_ref_f64(M, N, K, (const double *)A, K, (const double *)B, N, (double *)C, N);
+          cpu_gemm_ref_f64(Mrun, N, K, (const double *)A, K, (const double *)B, N, (double *)C, N);
 #endif
         } else {
-          gemm_ref_i64(M, N, K, (const int64_t *)A, (const int64_t *)B, (int64_t *)C);
+          gemm_ref_i64(Mrun, N, K, (const int64_t *)A, (const int64_t *)B, (int64_t *)C);
         }
       }
     }

@@ -247,8 +247,15 @@ static int make_case(ax_op op, int k, ax_dtype dt, tcase *c) {
     return 1;
   }
   case K_MATMUL: {
-    if (k > 4) return 0;
+    if (k > 5) return 0;
     c->nin = 2;
+    if (k == 5) {   /* batch folded into M ([..., M, K] @ [K, N]) with a per-batch transposed a */
+      ax_tensor *t = mk(SH(2, 4, 3), dt, -1, 1, 0);
+      ax_err e;
+      ax_transpose(t, -1, -2, &c->in[0], &e);
+      ax_tensor_release(t);
+      c->in[1] = mk(SH(4, 5), dt, -1, 1, 0);
+    }
     if (k == 4) {   /* batched operand with only its last two dims swapped (BLAS "trans") */
       ax_tensor *t = mk(SH(2, 5, 4), dt, -1, 1, 0);
       ax_err e;
