@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
   if (argc > 1) ax_nn_set_num_threads(atoi(argv[1]));
   ax_err e;
   /* attention: [32, 4, 64, 32], causal */
-  ax_nn_attention_desc a = {32, 4, 64, 64, 32, 32, 1 / sqrt(32.0), 1};
+  ax_nn_attention_desc a = {.b = 32, .h = 4, .t = 64, .s = 64, .d = 32, .dv = 32, .scale = 1 / sqrt(32.0), .causal = 1};
   size_t na = 32 * 4 * 64 * 32;
   float *q = rnd(na), *k = rnd(na), *v = rnd(na), *o = rnd(na), *lse = rnd(32 * 4 * 64), *dout = rnd(na);
   float *dq = rnd(na), *dk = rnd(na), *dv = rnd(na);

@@ -21,6 +21,8 @@ static ax_status att_check(const ax_nn_attention_desc *a, const char *op, ax_err
                       (long long)a->d, (long long)a->dv);
   if (!(a->scale == a->scale) || isinf(a->scale))
     return ax_err_set(err, AX_E_VALUE, "%s: scale must be finite", op);
+  if (a->mask_strided && (a->mask_sb < 0 || a->mask_sh < 0 || a->mask_st < 0))
+    return ax_err_set(err, AX_E_VALUE, "%s: mask strides must be >= 0", op);
   if (a->d > (1 << 20) || a->dv > (1 << 20) || a->t > ((int64_t)1 << 30) || a->s > ((int64_t)1 << 30))
     return ax_err_set(err, AX_E_LIMIT, "%s: sizes too large", op);
   return AX_OK;

@@ -400,11 +400,17 @@ ax_status ax_nn_clip_grad_value_f64(int64_t n, double *grad, double clip, ax_err
 **   scores = q k^T * scale + mask (mask: additive [t, s], NULL: none; -INFINITY hides a key);
 **   causal hides key j from query i when j > i (PyTorch's is_causal, top-left aligned).
 ** A query row that sees no key gets out = 0 and lse = -inf (its gradients are 0).
-** The mask is a constant: backward gives it no gradient. */
+** The mask is a constant: backward gives it no gradient.
+** Mask layout: with mask_strided = 0 the mask is [t, s], shared by every batch and head. With
+** mask_strided = 1, element (b, h, i, j) is mask[b*mask_sb + h*mask_sh + i*mask_st + j], strides
+** in elements, 0 to broadcast: [b, h, t, s] is (h*t*s, t*s, s); a key padding mask [b, s] is
+** (s, 0, 0); [b, 1, t, s] is (t*s, 0, s). */
 typedef struct {
   int64_t b, h, t, s, d, dv;
   double scale;   /* usually 1/sqrt(d) */
   int causal;
+  int mask_strided;
+  int64_t mask_sb, mask_sh, mask_st;
 } ax_nn_attention_desc;
 ax_status ax_nn_attention_fwd_f32(const ax_nn_attention_desc *a, const float *q, const float *k,
                                   const float *v, const float *mask, float *out, float *lse,

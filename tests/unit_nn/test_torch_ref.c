@@ -360,8 +360,9 @@ void test_torch_ref(void) {
   norm_cases();
   loss_cases();
   pool_cases();
-  attention_case("attention", (ax_nn_attention_desc){2, 2, 5, 7, 4, 3, 0.5, 0}, 1);
-  attention_case("attention_causal", (ax_nn_attention_desc){1, 2, 6, 6, 4, 4, 0.5, 1}, 0);
+  attention_case("attention", (ax_nn_attention_desc){.b = 2, .h = 2, .t = 5, .s = 7, .d = 4, .dv = 3, .scale = 0.5}, 1);
+  attention_case("attention_causal",
+                 (ax_nn_attention_desc){.b = 1, .h = 2, .t = 6, .s = 6, .d = 4, .dv = 4, .scale = 0.5, .causal = 1}, 0);
   const char *opts[] = {"sgd", "sgd_nesterov", "adam", "adamw_amsgrad", "rmsprop", "adagrad", "adadelta"};
   for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) optim_case(opts[i]);
   rnn_cases();
