@@ -307,8 +307,18 @@ RULE(g_matmul) {
   ax_tensor *b = n->in[1], *bt = NULL, *at = NULL;
   if (NEED(0) && !c->s) bt = T(c, ax_transpose(b, -1, -2, &bt, err), &bt);
   if (NEED(0)) give(c, gin, 0, B(c, ax_matmul, g, bt));
-  if (NEED(1) && !c->s) at = T(c, ax_transpose(x, -1, -2, &at, err), &at);
-  if (NEED(1)) give(c, gin, 1, B(c, ax_matmul, at, g));
+  if (NEED(1) && b->ndim == 2 && x->ndim > 2 && g->ndim == x->ndim) {
+    /* b shared by every batch: dL/db = a^T g over all rows at once, [K, B*M] @ [B*M, N] */
+    int64_t K = x->shape[x->ndim - 1], N = g->shape[g->ndim - 1];
+    ax_tensor *a2 = NULL, *g2 = NULL, *a2t = NULL;
+    if (!c->s) a2 = T(c, ax_reshape(x, (int64_t[]){-1, K}, 2, &a2, err), &a2);
+    if (!c->s) g2 = T(c, ax_reshape(g, (int64_t[]){-1, N}, 2, &g2, err), &g2);
+    if (!c->s) a2t = T(c, ax_transpose(a2, 0, 1, &a2t, err), &a2t);
+    give(c, gin, 1, B(c, ax_matmul, a2t, g2));
+  } else if (NEED(1)) {
+    if (!c->s) at = T(c, ax_transpose(x, -1, -2, &at, err), &at);
+    give(c, gin, 1, B(c, ax_matmul, at, g));
+  }
   END
 }
 
