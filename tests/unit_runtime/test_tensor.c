@@ -259,6 +259,31 @@ static void test_copy_inplace(void) {
   for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++) ax_tensor_release(mods[i]);
 }
 
+/* Integer reductions are exact (int64 accumulation), including values past 2^53. */
+static void test_int_reductions(void) {
+  int64_t big = (1LL << 60) + 1;
+  ax_tensor *x, *s, *p, *mx, *mi, *am, *cs, *v, *idx, *bo, *bs;
+  OK(ax_tensor_from_i64((int64_t[]){big, 2, -3, 4, 5, -6}, SHP(2, 3), AX_INT64, &x, &e_));
+  OK(ax_sum(x, SHP(1), 0, &s, &e_));
+  CHECK(s->dtype == AX_INT64 && ax_get_i64(s, (int64_t[]){0}) == big - 1 && ax_get_i64(s, (int64_t[]){1}) == 3);
+  OK(ax_prod(x, SHP(0), 0, &p, &e_));
+  CHECK(ax_get_i64(p, (int64_t[]){1}) == 10 && ax_get_i64(p, (int64_t[]){2}) == 18);
+  OK(ax_max_dim(x, 1, 0, &mx, &mi, &e_));
+  CHECK(ax_get_i64(mx, (int64_t[]){0}) == big && ax_get_i64(mi, (int64_t[]){1}) == 1);
+  OK(ax_argmin(x, 0, 0, 0, &am, &e_));
+  CHECK(am->ndim == 0 && ax_get_i64(am, (int64_t[]){0}) == 5);
+  OK(ax_cumsum(x, 0, &cs, &e_));
+  CHECK(cs->dtype == AX_INT64 && ax_get_i64(cs, (int64_t[]){1, 0}) == big + 4 && ax_get_i64(cs, (int64_t[]){1, 2}) == -9);
+  OK(ax_min_all(x, &v, &e_));
+  CHECK(ax_get_i64(v, (int64_t[]){0}) == -6);
+  OK(ax_gt(x, x, &bo, &e_));
+  OK(ax_cumsum(bo, 1, &bs, &e_));
+  CHECK(bs->dtype == AX_INT64 && ax_get_i64(bs, (int64_t[]){1, 2}) == 0);
+  idx = NULL;
+  ax_tensor *r[] = {x, s, p, mx, mi, am, cs, v, idx, bo, bs};
+  for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) ax_tensor_release(r[i]);
+}
+
 static void test_large_parallel(void) {
   /* > 32K elements: runs on the pool; compare against a serial expectation */
   ax_tensor *x = rt_arange(1 << 20, AX_FLOAT32), *y, *s;
@@ -277,6 +302,7 @@ int main(void) {
   test_creation_access();
   test_rng();
   test_copy_inplace();
+  test_int_reductions();
   test_large_parallel();
   ax_cpu_cache_clear();
   CHECK(ax_mem_live() == 0);
