@@ -1,5 +1,6 @@
-/* runtime/neural/ax_nn_kernels.h — raw CPU kernels of the neural library (conv, pool, norms,
-** losses, embedding, optimizers, attention) on contiguous row-major buffers with explicit sizes.
+/* runtime/neural/ax_nn_kernels.h — raw CPU kernels of the neural library (conv2d/3d, transposed
+** conv, pooling, norms, cross-entropy, embedding, optimizers, attention, dropout, LSTM/GRU cells)
+** on contiguous row-major buffers with explicit sizes.
 ** Invariant: every kernel exists as _f32 and _f64, checks its sizes, returns an ax_status (filling
 ** ax_err, never aborting), allocates workspace only through ax_malloc and OVERWRITES its outputs
 ** (gradients are written, not accumulated: the autograd layer adds them where it must).

@@ -3,6 +3,8 @@
 ** Invariant: the references never use im2col or GEMM. */
 #include "test_nn.h"
 
+#include "ax_mem.h"
+
 static int64_t out_dim(int64_t in, int64_t k, int64_t s, int64_t p0, int64_t p1, int64_t dil) {
   return (in + p0 + p1 - dil * (k - 1) - 1) / s + 1;
 }
@@ -222,6 +224,20 @@ void test_conv(void) {
   CHECK(ax_nn_conv2d_fwd_f32(&bad, buf, buf, NULL, buf, &e) == AX_E_SHAPE);
   bad = cd(1, 1, 5, 5, 1, 3, 3, 0, 0, 0, 0, 0, 1, 1);
   CHECK(ax_nn_conv2d_fwd_f32(&bad, buf, buf, NULL, buf, &e) == AX_E_VALUE);
+  /* workspace allocation failure is a clean AX_E_NOMEM (the choke point fails on request) */
+  {
+    ax_nn_conv2d_desc ok = cd(1, 1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    float xb[25] = {0}, wb[9] = {0}, yb[25];
+    ax_mem_fail_at(1);
+    CHECK(ax_nn_conv2d_fwd_f32(&ok, xb, wb, NULL, yb, &e) == AX_E_NOMEM);
+    tn_msg_has(e.msg, "conv2d: out of memory");
+    ax_mem_fail_at(0);
+    CHECK(ax_nn_conv2d_fwd_f32(&ok, xb, wb, NULL, yb, &e) == AX_OK);
+    ax_nn_attention_desc ad = {.b = 1, .h = 1, .t = 2, .s = 2, .d = 2, .dv = 2, .scale = 1};
+    ax_mem_fail_at(1);
+    CHECK(ax_nn_attention_fwd_f32(&ad, xb, xb, xb, NULL, yb, yb + 8, &e) == AX_E_NOMEM);
+    ax_mem_fail_at(0);
+  }
   ax_nn_conv_transpose2d_desc tb = t1;
   tb.out_pad_h = 2;
   CHECK(ax_nn_conv_transpose2d_fwd_f32(&tb, buf, buf, NULL, buf, &e) == AX_E_VALUE);
