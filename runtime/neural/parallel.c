@@ -11,12 +11,16 @@
 
 #include "nn_internal.h"
 
-static int thread_override;   /* 0: use the affinity mask (set only by tests and benches) */
+/* 0: use the affinity mask (set only by tests and benches). Atomics: a kernel may ask for the
+** count from any thread; the cache is filled once (every filler computes the same value). */
+static atomic_int thread_override;
+static atomic_int cached;
 
 int ax_nn_num_threads(void) {
-  if (thread_override > 0) return thread_override;
-  static int cached;
-  if (cached > 0) return cached;
+  const int o = atomic_load(&thread_override);
+  if (o > 0) return o;
+  const int c = atomic_load(&cached);
+  if (c > 0) return c;
   int n = 0;
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -24,11 +28,11 @@ int ax_nn_num_threads(void) {
   if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
   if (n <= 0) n = 1;
   if (n > 64) n = 64;
-  cached = n;
+  atomic_store(&cached, n);
   return n;
 }
 
-void ax_nn_set_num_threads(int n) { thread_override = n > 0 ? n : 0; }
+void ax_nn_set_num_threads(int n) { atomic_store(&thread_override, n > 0 ? n : 0); }
 
 int nn_threads_for(int64_t work, int64_t grain) {
   int nt = ax_nn_num_threads();
