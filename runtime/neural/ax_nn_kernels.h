@@ -150,6 +150,16 @@ ax_status ax_nn_adaptive_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int
                                             int64_t ow, const float *dy, float *dx, ax_err *err);
 ax_status ax_nn_adaptive_avg_pool2d_bwd_f64(int64_t n, int64_t c, int64_t h, int64_t w, int64_t oh,
                                             int64_t ow, const double *dy, double *dx, ax_err *err);
+/* Global average pooling: x: [n, c, h, w] -> y: [n, c] (the mean of each plane); backward
+** spreads dy / (h*w) over the plane. Same values as adaptive pooling to 1x1, faster. */
+ax_status ax_nn_global_avg_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w,
+                                          const float *x, float *y, ax_err *err);
+ax_status ax_nn_global_avg_pool2d_fwd_f64(int64_t n, int64_t c, int64_t h, int64_t w,
+                                          const double *x, double *y, ax_err *err);
+ax_status ax_nn_global_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w,
+                                          const float *dy, float *dx, ax_err *err);
+ax_status ax_nn_global_avg_pool2d_bwd_f64(int64_t n, int64_t c, int64_t h, int64_t w,
+                                          const double *dy, double *dx, ax_err *err);
 
 /* ---------------------------------------------------------------------------------------------
 ** Normalisation (norm.c). gamma/beta may be NULL (no affine); the matching grads may be NULL.

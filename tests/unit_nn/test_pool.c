@@ -146,6 +146,18 @@ void test_pool(void) {
   check_adaptive(2, 2, 5, 6, 5, 6);
   check_adaptive(1, 3, 6, 4, 4, 5);   /* output larger than input */
   check_adaptive(2, 4, 5, 7, 1, 1);   /* global average pool */
+  {
+    ax_err e = {0};
+    double *x = tn_randv(2 * 3 * 35), y[6], ya[6], *dx = tn_zeros(210), *dxa = tn_zeros(210), dy[6];
+    for (int i = 0; i < 6; i++) dy[i] = tn_rand();
+    CHECK_OK(ax_nn_global_avg_pool2d_fwd_f64(2, 3, 7, 5, x, y, &e), &e);
+    CHECK_OK(ax_nn_adaptive_avg_pool2d_fwd_f64(2, 3, 7, 5, 1, 1, x, ya, &e), &e);
+    tn_close("global_avg_pool fwd", y, ya, 6, 1e-15, 1e-13);
+    CHECK_OK(ax_nn_global_avg_pool2d_bwd_f64(2, 3, 7, 5, dy, dx, &e), &e);
+    CHECK_OK(ax_nn_adaptive_avg_pool2d_bwd_f64(2, 3, 7, 5, 1, 1, dy, dxa, &e), &e);
+    tn_close("global_avg_pool bwd", dx, dxa, 210, 1e-15, 1e-13);
+    free(x), free(dx), free(dxa);
+  }
 
   ax_err e = {0};
   float buf[16] = {0};
