@@ -526,8 +526,15 @@ static void function(compiler *c, const ax_node *n, const char *name, const ax_n
   p->nparams = np;
   p->param_names = ax_calloc((size_t)(np ? np : 1), sizeof(ax_string *));
   p->param_has_default = ax_calloc((size_t)(np ? np : 1), 1);
-  if (!p->param_names || !p->param_has_default) cl_error(c, n, "out of memory");
-  else c->vm->heap_bytes += (size_t)(np ? np : 1) * (sizeof(ax_string *) + 1);
+  if (!p->param_names || !p->param_has_default) {   /* both or neither */
+    ax_free(p->param_names, (size_t)(np ? np : 1) * sizeof(ax_string *));
+    ax_free(p->param_has_default, (size_t)(np ? np : 1));
+    p->param_names = NULL;
+    p->param_has_default = NULL;
+    cl_error(c, n, "out of memory");
+  } else {
+    c->vm->heap_bytes += (size_t)(np ? np : 1) * (sizeof(ax_string *) + 1);
+  }
   int pi = 0;
   if (with_self) {
     if (p->param_names) {

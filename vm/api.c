@@ -2,6 +2,7 @@
 ** public embedding API of include/anx.h.
 ** Invariant: an uncaught error is reported once (file:line:col, source, caret, trace) and the
 ** VM is reset to an empty stack so it can run again (REPL). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,8 +302,11 @@ int anx_vm_run_string(anx_vm *vm, const char *name, const char *src, size_t len)
   return ax_vm_finish(vm, ok);
 }
 
+/* Read a whole file (ax_malloc'ed, len + 1 bytes, NUL-terminated). NULL with *len = 0 when it
+** cannot be opened, NULL with *len = SIZE_MAX when memory ran out. */
 char *ax_read_file(const char *path, size_t *len);
 char *ax_read_file(const char *path, size_t *len) {
+  *len = 0;
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
   size_t cap = 4096, n = 0;
@@ -317,23 +321,29 @@ char *ax_read_file(const char *path, size_t *len) {
     cap *= 2;
   }
   fclose(f);
-  if (!buf) return NULL;
+  if (!buf) { *len = SIZE_MAX; return NULL; }
   buf[n] = 0;
   /* shrink the accounting to what the caller frees: n + 1 */
   char *exact = ax_malloc(n + 1);
-  if (exact) { memcpy(exact, buf, n + 1); }
+  if (exact) memcpy(exact, buf, n + 1);
   ax_free(buf, cap);
-  *len = n;
+  *len = exact ? n : SIZE_MAX;
   return exact;
+}
+
+static int read_failed(const char *path, size_t len) {
+  if (len == SIZE_MAX) {
+    fprintf(stderr, "anx: out of memory reading '%s'\n", path);
+    return ANX_RUNTIME_ERROR;
+  }
+  fprintf(stderr, "anx: cannot open '%s'\n", path);
+  return 66;
 }
 
 int anx_vm_run_file(anx_vm *vm, const char *path) {
   size_t len;
   char *src = ax_read_file(path, &len);
-  if (!src) {
-    fprintf(stderr, "anx: cannot open '%s'\n", path);
-    return 66;
-  }
+  if (!src) return read_failed(path, len);
   int r = anx_vm_run_string(vm, path, src, len);
   ax_free(src, len + 1);
   return r;
@@ -342,7 +352,7 @@ int anx_vm_run_file(anx_vm *vm, const char *path) {
 int anx_vm_check_file(anx_vm *vm, const char *path, int disasm) {
   size_t len;
   char *src = ax_read_file(path, &len);
-  if (!src) { fprintf(stderr, "anx: cannot open '%s'\n", path); return 66; }
+  if (!src) return read_failed(path, len);
   ax_module *m = main_module(vm, path, src, len);
   ax_proto *p = m ? ax_vm_compile_source(vm, m, path, src, len, false, false, NULL) : NULL;
   ax_free(src, len + 1);

@@ -4,6 +4,7 @@
 ** still running when imported again is a circular import error. */
 #include <dirent.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,7 @@ static bool load_file_module(ax_vm *vm, const char *found, const char *display, 
   }
   size_t len;
   char *src = ax_read_file(found, &len);
+  if (!src && len == SIZE_MAX) return ax_vm_oom(vm);
   if (!src) return ax_vm_raise(vm, "import", "cannot read module '%s'", display);
   const char *base = strrchr(display, '/');
   base = base ? base + 1 : display;
