@@ -1255,6 +1255,12 @@ static void set_cache(ax_value v, int on) {
       ax_tensor_release(c->cache_k);
       ax_tensor_release(c->cache_v);
       c->cache_k = c->cache_v = NULL;
+      if (on && (c->kind == AX_L_RNN || c->kind == AX_L_LSTM || c->kind == AX_L_GRU)) {
+        /* recurrent layers start decoding from a zero state and then carry h_n/c_n (their cache) */
+        ax_tensor_release(c->h_n);
+        ax_tensor_release(c->c_n);
+        c->h_n = c->c_n = NULL;
+      }
       for (int i = 0; i < c->nsubs && sp < 64; i++) stack[sp++] = c->subs[i];
     }
     return;

@@ -1253,9 +1253,9 @@ static bool block_forward(ax_vm *vm, ax_layer *l, ax_tensor *x, ax_tensor *mem, 
   return true;
 }
 
-/* One direction of one recurrent layer over x [B, T, I] -> [B, T, H]; h0/c0 may be NULL (zeros). */
-static ax_status rnn_dir(ax_layer *l, ax_tensor *x, int layer, int rev, ax_tensor **out, ax_tensor **hn, ax_tensor **cn,
-                         ax_err *e) {
+/* One direction of one recurrent layer over x [B, T, I] -> [B, T, H]; h0/c0 [B, H] may be NULL (zeros). */
+static ax_status rnn_dir(ax_layer *l, ax_tensor *x, int layer, int rev, ax_tensor *h0, ax_tensor *c0, ax_tensor **out,
+                         ax_tensor **hn, ax_tensor **cn, ax_err *e) {
   char suf[32], nm[64];
   rnn_suffix(layer, rev, suf, sizeof suf);
   snprintf(nm, sizeof nm, "weight_ih%s", suf);
@@ -1272,8 +1272,14 @@ static ax_status rnn_dir(ax_layer *l, ax_tensor *x, int layer, int rev, ax_tenso
   if (!outs) return ax_err_set(e, AX_E_NOMEM, "%s: out of memory", ax_layer_kind_names[l->kind]);
   int64_t hs[2] = {b, h};
   ax_status st = ax_nn_linear(x, wih, bih, &xp, e);   /* all time steps at once: [B, T, G*H] */
-  if (!st) st = ax_zeros(hs, 2, x->dtype, &hcur, e);
-  if (!st && l->kind == AX_L_LSTM) st = ax_zeros(hs, 2, x->dtype, &ccur, e);
+  if (!st) {
+    if (h0) hcur = ax_tensor_retain(h0);
+    else st = ax_zeros(hs, 2, x->dtype, &hcur, e);
+  }
+  if (!st && l->kind == AX_L_LSTM) {
+    if (c0) ccur = ax_tensor_retain(c0);
+    else st = ax_zeros(hs, 2, x->dtype, &ccur, e);
+  }
   for (int64_t s = 0; s < t && !st; s++) {
     int64_t ti = rev ? t - 1 - s : s;
     ax_tensor *xt = NULL, *hp = NULL, *g = NULL, *hn_t = NULL;
@@ -1372,7 +1378,15 @@ static bool rnn_forward(ax_vm *vm, ax_layer *l, ax_tensor *x, ax_tensor **out) {
     ax_tensor *ys[2] = {0};
     for (int d = 0; d < dirs && !st; d++) {
       if (nh >= AX_RNN_MAX_STACK) { st = ax_err_set(&e, AX_E_VALUE, "%s: too many layers", ax_layer_kind_names[l->kind]); break; }
-      st = rnn_dir(l, cur, layer, d, &ys[d], &hs[nh], &cs[nh], &e);
+      /* with generate()'s cache the state carries over from the previous call (one new token at a time) */
+      ax_tensor *h0 = NULL, *c0 = NULL;
+      if (l->use_cache && l->h_n && l->h_n->shape[0] > nh && l->h_n->shape[1] == cur->shape[0]) {
+        st = ax_select(l->h_n, 0, nh, &h0, &e);
+        if (!st && l->c_n) st = ax_select(l->c_n, 0, nh, &c0, &e);
+      }
+      if (!st) st = rnn_dir(l, cur, layer, d, h0, c0, &ys[d], &hs[nh], &cs[nh], &e);
+      ax_tensor_release(h0);
+      ax_tensor_release(c0);
       if (!st) nh++;
     }
     ax_tensor *y = NULL;
