@@ -2,12 +2,20 @@
 # scripts/deps.sh — install the Debian 12 packages anx needs (idempotent; root or sudo).
 #   scripts/deps.sh         build + test dependencies
 #   scripts/deps.sh bench   also the benchmark peers (python3-torch, lua5.4)
+#   scripts/deps.sh fuzz    also clang + libFuzzer (tests/fuzz, scripts/ci-fuzz.sh)
+#   scripts/deps.sh coverage  also gcovr (make coverage)
 set -euo pipefail
 
 pkgs=(build-essential cmake re2c bison libedit-dev zlib1g-dev libjansson-dev libopenblas-dev
       dataset-fashion-mnist python3 python3-numpy)
 if [ "${1:-}" = bench ]; then
   pkgs+=(python3-torch lua5.4 hyperfine)
+fi
+if [ "${1:-}" = fuzz ]; then
+  pkgs+=(clang libclang-rt-14-dev llvm)
+fi
+if [ "${1:-}" = coverage ]; then
+  pkgs+=(gcovr)
 fi
 
 missing=()
