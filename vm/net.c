@@ -830,19 +830,18 @@ ax_status ax_net_load_dict(ax_net *n, const ax_tensor_dict *d, const char *path,
   if (c.st) return c.st;
   if (c.matched == 0)
     return ax_err_set(err, AX_E_VALUE, "load: network '%s' has no parameters yet: call it once or declare input: first", n->name);
-  for (int i = 0; i < d->n; i++) {
-    /* strict, as load_state_dict: no extra tensors (optimizer state lives under 'optim.' in checkpoints) */
+  /* strict, as load_state_dict: no extra tensors (optimizer state lives under 'optim.' in checkpoints) */
+  ax_tensor_dict mine;
+  ax_tensor_dict_init(&mine);
+  ax_status st = ax_net_to_dict(n, &mine, err);
+  for (int i = 0; i < d->n && !st; i++) {
     const char *nm = d->tensors[i].name;
     if (!strncmp(nm, "optim.", 6) || !strncmp(nm, "anx.", 4)) continue;
-    load_ctx probe = {d, path, err, AX_OK, 0, n->name};
-    (void)probe;
-    int found = 0;
-    ax_tensor_dict mine;
-    ax_tensor_dict_init(&mine);
-    if (!ax_net_to_dict(n, &mine, err)) found = ax_tensor_dict_get(&mine, nm) != NULL;
-    ax_tensor_dict_fini(&mine);
-    if (!found) return ax_err_set(err, AX_E_FORMAT, "%s does not fit network '%s': unexpected tensor '%s' in the file", path, n->name, nm);
+    if (!ax_tensor_dict_get(&mine, nm))
+      st = ax_err_set(err, AX_E_FORMAT, "%s does not fit network '%s': unexpected tensor '%s' in the file", path, n->name, nm);
   }
+  ax_tensor_dict_fini(&mine);
+  if (st) return st;
   ax_net_visit(n, "", copy_visit, &c);
   return c.st;
 }
