@@ -373,7 +373,45 @@ static const char *const *kind_keys(ax_layer_kind k) {
   }
 }
 
-const char *const *ax_layer_positional_keys(int kind) { return kind_keys((ax_layer_kind)kind); }
+/* Keys positional arguments fill, in order: the leading arguments of the matching PyTorch/Keras constructor
+** without synonyms (conv2d(32, 3) is filters 32, kernel_size 3; never out_channels). */
+const char *const *ax_layer_positional_keys(int kind) {
+  static const char *const none[] = {NULL};
+  static const char *const dense[] = {"units", NULL};
+  static const char *const conv[] = {"filters", "kernel_size", "stride", "padding", NULL};
+  static const char *const pool[] = {"pool_size", "stride", "padding", NULL};
+  static const char *const adaptive[] = {"output_size", NULL};
+  static const char *const gn[] = {"groups", NULL};
+  static const char *const drop[] = {"rate", NULL};
+  static const char *const emb[] = {"vocab_size", "embed_dim", NULL};
+  static const char *const pe[] = {"max_len", NULL};
+  static const char *const attn[] = {"heads", NULL};
+  static const char *const ffn[] = {"ff_dim", NULL};
+  static const char *const enc[] = {"heads", "ff_dim", NULL};
+  static const char *const rnn[] = {"hidden", "layers", NULL};
+  static const char *const input[] = {"shape", NULL};
+  switch ((ax_layer_kind)kind) {
+  case AX_L_INPUT: return input;
+  case AX_L_DENSE: return dense;
+  case AX_L_CONV2D:
+  case AX_L_CONVT2D: return conv;
+  case AX_L_MAXPOOL:
+  case AX_L_AVGPOOL: return pool;
+  case AX_L_ADAPTIVE: return adaptive;
+  case AX_L_GROUPNORM: return gn;
+  case AX_L_DROPOUT: return drop;
+  case AX_L_EMBEDDING: return emb;
+  case AX_L_POSENC: return pe;
+  case AX_L_ATTENTION: return attn;
+  case AX_L_FFN: return ffn;
+  case AX_L_ENCODER:
+  case AX_L_DECODER: return enc;
+  case AX_L_RNN:
+  case AX_L_LSTM:
+  case AX_L_GRU: return rnn;
+  default: return none;
+  }
+}
 
 static bool key_allowed(ax_layer_kind k, const char *key) {
   for (const char *const *p = common_keys; *p; p++)
@@ -647,7 +685,7 @@ bool ax_layer_from_kw(ax_vm *vm, const char *kind, const ax_kw *kw, ax_value *ar
   ax_vm_push_root(vm, ax_obj_value(m));
   bool ok = true;
   /* positional arguments fill the kind's first keys (dense(64), conv2d(32, 3)) */
-  const char *const *keys = kind_keys((ax_layer_kind)k);
+  const char *const *keys = ax_layer_positional_keys(k);
   for (int i = 0; i < argc && ok; i++) {
     if (!keys[i]) {
       ok = ax_vm_raise(vm, "argument", "nn.%s: too many positional arguments", kind);

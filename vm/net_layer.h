@@ -90,7 +90,8 @@ bool ax_layer_from_props(ax_vm *vm, const char *name, int line, ax_map *props, i
 bool ax_layer_from_kw(ax_vm *vm, const char *kind, const ax_kw *kw, ax_value *args, int argc, ax_layer **out);
 /* Parse a kind name with synonyms ("linear" -> dense); -1 when unknown. */
 int ax_layer_kind_parse(const char *name);
-/* The keys positional arguments fill, in order (dense(64) -> units), NULL-terminated. */
+/* The keys positional arguments fill, in order (dense(64) -> units, conv2d(32, 3) -> filters, kernel_size),
+** NULL-terminated. */
 const char *const *ax_layer_positional_keys(int kind);
 /* Kind from a name's first word ("Conv2D_1" -> conv2d); -1 when none. */
 int ax_layer_kind_from_name(const char *name);
