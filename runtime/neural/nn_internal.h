@@ -68,7 +68,7 @@ static inline float nn_expf(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
   union { int32_t i; float f; } u;
-  u.i = ((int32_t)fn + 127) << 23;
+  u.i = ((int32_t)(fn == fn ? fn : 0.0f) + 127) << 23;   /* NaN: no float->int UB; p is NaN */
   float y = p * u.f;
   y = x < lo ? 0.0f : y;
   return x > hi ? (float)__builtin_inff() : y;
