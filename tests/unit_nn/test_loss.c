@@ -4,6 +4,8 @@
 ** Invariant: the reference computes log_softmax naively (log(sum exp)) on moderate logits. */
 #include "test_nn.h"
 
+#include "nn_internal.h"
+
 typedef struct {
   int64_t n, c, ignore;
   double *x, *w, *soft, ls;
@@ -124,7 +126,23 @@ static void test_embedding_kernels(void) {
   free(w), free(y), free(yr), free(r), free(dw), free(wf), free(yf);
 }
 
+/* the vectorizable exp used by softmax, cross-entropy and attention */
+static void test_expf(void) {
+  double worst = 0;
+  for (int i = 0; i <= 200000; i++) {
+    const float x = -87.0f + 175.0f * (float)i / 200000.0f;
+    const double want = exp((double)x), got = nn_expf(x);
+    const double rel = fabs(got - want) / want;
+    if (rel > worst) worst = rel;
+  }
+  if (worst > 3e-7) fprintf(stderr, "  nn_expf: worst relative error %g\n", worst);
+  CHECK(worst <= 3e-7);
+  CHECK(nn_expf(-INFINITY) == 0.0f && nn_expf(-1000.0f) == 0.0f && nn_expf(0.0f) == 1.0f);
+  CHECK(isinf(nn_expf(INFINITY)) && isnan(nn_expf(NAN)));
+}
+
 void test_loss(void) {
+  test_expf();
   check_ce("mean", 6, 5, 0, -100, 0, AX_NN_REDUCE_MEAN, 0);
   check_ce("sum", 6, 5, 0, -100, 0, AX_NN_REDUCE_SUM, 0);
   check_ce("none", 6, 5, 0, -100, 0, AX_NN_REDUCE_NONE, 0);
