@@ -509,13 +509,49 @@ def gen_sched():
     save('sched_plateau', 'lrs', torch.tensor(lrs))
 
 
+# ---------------------------------------------------------------- end to end: 5 training steps of a small net
+class TrainNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(6, 16)
+        self.bn = torch.nn.BatchNorm1d(16)
+        self.fc2 = torch.nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.fc2(self.bn(torch.relu(self.fc1(x))))
+
+
+def gen_train():
+    m = TrainNet()
+    for p in m.parameters():
+        p.data = f32(p.data)
+    save_safetensors(os.path.join(OUT, 'train_mlp.safetensors'), m.state_dict())
+    x, y = f32(torch.randn(12, 6)), torch.randint(0, 4, (12,))
+    save('train_mlp', 'x', x)
+    save('train_mlp', 'y', y)
+    opt = torch.optim.Adam(m.parameters(), lr=0.01, weight_decay=0.01)
+    losses = []
+    for _ in range(5):
+        opt.zero_grad()
+        loss = F.cross_entropy(m(x), y, label_smoothing=0.1)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    save('train_mlp', 'losses', torch.tensor(losses))
+    for n, t in m.state_dict().items():
+        if t.dtype.is_floating_point:
+            save('train_mlp', 'after_' + n, t)
+    m.eval()
+    save('train_mlp', 'y_eval', m(x))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
         if f.endswith('.npy') or f.endswith('.safetensors'):
             os.remove(os.path.join(OUT, f))
     for g in (gen_linear, gen_conv, gen_conv_nd, gen_pool, gen_norms, gen_embedding, gen_attention, gen_mha, gen_encoder, gen_decoder, gen_rotary, gen_clip,
-              gen_rnn, gen_activations, gen_losses, gen_optim, gen_sched):
+              gen_rnn, gen_activations, gen_losses, gen_optim, gen_sched, gen_train):
         torch.manual_seed(zlib.crc32(g.__name__.encode()))   # each group's data is independent of the others
         g()
     n = len(os.listdir(OUT))
