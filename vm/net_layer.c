@@ -1573,6 +1573,9 @@ bool ax_layer_forward(ax_vm *vm, ax_layer *l, ax_tensor *x, ax_tensor *ctx, ax_t
   case AX_L_POSENC: {
     if (x->ndim < 2) return ax_vm_raise(vm, "shape", "positional_encoding '%s': input must be [B, T, D], got %s", l->name, ax_shape_str(x->shape, x->ndim, a, sizeof a));
     int64_t t = x->shape[x->ndim - 2], d = x->shape[x->ndim - 1];
+    if (l->embed_dim && d != l->embed_dim)
+      return ax_vm_raise(vm, "shape", "positional_encoding '%s': input has %lld features, expected %lld", l->name,
+                         (long long)d, (long long)l->embed_dim);
     /* with a key/value cache the positions continue after the cached ones */
     int64_t off = l->use_cache ? l->cache_pos : 0;
     if (t + off > l->max_len)
