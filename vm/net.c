@@ -961,6 +961,13 @@ static bool summary_text(ax_vm *vm, ax_net *n, ax_string **out) {
     } else {
       snprintf(kind, sizeof kind, "%s", AX_IS_LIST(m->value) ? "sequence" : "function");
       snprintf(shp, sizeof shp, "-");
+      /* a list's output is its last item's */
+      ax_value last = m->value;
+      while (AX_IS_LIST(last) && AX_AS_LIST(last)->len) last = AX_AS_LIST(last)->items[AX_AS_LIST(last)->len - 1];
+      ax_layer *ll = ax_value_layer(last);
+      ax_net *ln = ax_value_net(last);
+      if (ll && ll->out_nd) fmt_shape(ll->out_shape, ll->out_nd, shp, sizeof shp);
+      else if (ln && ln->out_nd) fmt_shape(ln->out_shape, ln->out_nd, shp, sizeof shp);
     }
     int64_t pc = value_params(m->value);
     total += pc;
