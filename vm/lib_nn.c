@@ -1463,6 +1463,14 @@ ax_status ax_nn_cross_entropy(ax_tensor *logits, ax_tensor *target, ax_tensor *w
     if (weight) prod = B(&k, ax_mul, prod, CAST(&k, weight, lsm->dtype));
     ax_tensor *per = U(&k, ax_neg, SUM(&k, prod, 1, 0));
     loss = red == 0 ? per : red == 1 ? MEAN(&k, per, ALL, 0) : SUM(&k, per, ALL, 0);
+    if (red == 0 && logits->ndim != 2 && !k.st) {
+      /* reduction "none" keeps the logits' shape without the class dim ([C] -> a scalar) */
+      int64_t ks[AX_MAX_DIMS];
+      int kn = 0;
+      for (int i = 0; i < logits->ndim; i++)
+        if (i != (logits->ndim == 1 ? 0 : 1)) ks[kn++] = logits->shape[i];
+      loss = RESHAPE(&k, loss, ks, kn);
+    }
   } else if (!k.st) {
     int64_t flat[1] = {-1};
     ax_tensor *tg = RESHAPE(&k, target, flat, 1);

@@ -417,6 +417,14 @@ def gen_losses():
     lp = f32(F.log_softmax(torch.randn(6, 5), 1)).requires_grad_(True)
     loss_case('nll', F.nll_loss, lp, tgt)
     loss_case('nll_w_ignore', lambda a, b, c: F.nll_loss(a, b, weight=c), lp, tig, w)
+    # probability targets over [N, C, d] with reduction none, and unbatched [C] logits
+    p3 = f32(torch.softmax(torch.randn(2, 5, 3), 1))
+    l3 = leaf(2, 5, 3)
+    loss_case('ce_prob_3d_none', lambda a, b: F.cross_entropy(a, b, reduction='none'), l3, p3)
+    loss_case('ce_prob_3d_ls', lambda a, b: F.cross_entropy(a, b, label_smoothing=0.2), l3, p3)
+    l1d = leaf(5)
+    loss_case('ce_unbatched', lambda a, b: F.cross_entropy(a, b), l1d, torch.tensor(3))
+    loss_case('ce_unbatched_prob', lambda a, b: F.cross_entropy(a, b), l1d, f32(torch.softmax(torch.randn(5), 0)))
 
 
 # ---------------------------------------------------------------- optimizers (3 steps)
