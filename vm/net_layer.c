@@ -473,7 +473,10 @@ static bool apply_prop(pctx *c, ax_layer *l, const char *key, ax_value v) {
     const char *s = sym_of(v);
     if (s && !strcmp(s, "concat")) { l->concat = 1; return true; }
     if (s && (!strcmp(s, "add") || !strcmp(s, "sum"))) { l->concat = 0; return true; }
-    return ax_vm_raise(c->vm, "network", "%s: merge: must be add or concat", c->lname);
+    const char *cands[] = {"add", "concat", "sum"};
+    const char *n = s ? nearest(s, cands, 3) : NULL;
+    return ax_vm_raise(c->vm, "network", "%s: unknown merge '%s'%s%s%s (add or concat)", c->lname, s ? s : ax_type_name(v),
+                       n ? "; did you mean '" : "", n ? n : "", n ? "'?" : "");
   }
   if (!strcmp(key, "input") || !strcmp(key, "shape")) return p_shape(c, key, v, l);
   if (!strcmp(key, "units") || !strcmp(key, "size") || !strcmp(key, "out_features")) {
