@@ -440,6 +440,11 @@ OPTIMS = {
                                                    weight_decay=0.1)),
     'adagrad': (torch.optim.Adagrad, dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1)),
     'adadelta': (torch.optim.Adadelta, dict(lr=1.0, rho=0.9, weight_decay=0.1)),
+    'sgd_maximize': (torch.optim.SGD, dict(lr=0.1, momentum=0.5, maximize=True)),
+    'adam_maximize': (torch.optim.Adam, dict(lr=0.1, maximize=True)),
+    'adamw_amsgrad': (torch.optim.AdamW, dict(lr=0.05, betas=(0.5, 0.7), eps=1e-3, weight_decay=0.5, amsgrad=True)),
+    'rmsprop_momentum': (torch.optim.RMSprop, dict(lr=0.01, momentum=0.9, eps=1e-4)),
+    'adagrad_default': (torch.optim.Adagrad, dict(lr=0.1)),
 }
 
 
