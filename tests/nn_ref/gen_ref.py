@@ -120,6 +120,11 @@ def gen_conv():
                                groups=c['groups'], dilation=c['dilation'])
         case_inputs(case, [('x', x), ('w', w), ('b', b)])
         grads(case, y, [('x', x), ('w', w), ('b', b)])
+    # the conv2d layer's padding: same with stride 2 pads like TensorFlow: the extra row/column at the bottom/right
+    x, w, b = leaf(2, 3, 8, 7), leaf(4, 3, 3, 4, scale=0.5), leaf(4)
+    y = F.conv2d(F.pad(x, (1, 2, 0, 1)), w, b, stride=2)   # H 8, k 3: pad 0 top, 1 bottom; W 7, k 4: 1 left, 2 right
+    case_inputs('conv_layer_same_s2', [('x', x), ('w', w), ('b', b)])
+    grads('conv_layer_same_s2', y, [('x', x), ('w', w), ('b', b)])
 
 
 def gen_conv_nd():
