@@ -40,6 +40,9 @@ typedef struct {
 } ax_nn_conv2d_desc;
 
 ax_status ax_nn_conv2d_out_size(const ax_nn_conv2d_desc *d, int64_t *oh, int64_t *ow, ax_err *err);
+/* PyTorch's padding="same" along one axis (stride 1): total = dil*(k-1), *lo = total/2,
+** *hi = total - *lo (the extra cell of an even kernel goes after). */
+void ax_nn_same_padding(int64_t k, int64_t dil, int64_t *lo, int64_t *hi);
 ax_status ax_nn_conv2d_fwd_f32(const ax_nn_conv2d_desc *d, const float *x, const float *weight,
                                const float *bias, float *y, ax_err *err);
 ax_status ax_nn_conv2d_fwd_f64(const ax_nn_conv2d_desc *d, const double *x, const double *weight,

@@ -70,6 +70,12 @@ ax_status ax_nn_conv2d_out_size(const ax_nn_conv2d_desc *d, int64_t *oh, int64_t
   return AX_OK;
 }
 
+void ax_nn_same_padding(int64_t k, int64_t dil, int64_t *lo, int64_t *hi) {
+  const int64_t total = dil * (k - 1) > 0 ? dil * (k - 1) : 0;
+  if (lo) *lo = total / 2;
+  if (hi) *hi = total - total / 2;
+}
+
 /* The conv2d whose backward-data is this transposed conv: it maps the transposed output
 ** [n, c_out, oh, ow] to the transposed input [n, c_in, h, w]. */
 ax_status nn_conv_transpose_as_conv(const ax_nn_conv_transpose2d_desc *t, ax_nn_conv2d_desc *c,

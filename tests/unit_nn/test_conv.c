@@ -189,6 +189,20 @@ void test_conv(void) {
   check_conv_case("threaded", cd(5, 16, 20, 18, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1), 0);
   check_conv_case("threaded groups", cd(4, 16, 24, 24, 32, 3, 3, 2, 1, 1, 1, 1, 1, 4), 0);
 
+  /* "same" padding with an even kernel keeps the size (extra padding after, as PyTorch) */
+  {
+    int64_t t, l, b, r;
+    ax_nn_same_padding(4, 1, &t, &b);
+    ax_nn_same_padding(2, 3, &l, &r);
+    CHECK(t == 1 && b == 2 && l == 1 && r == 2);
+    ax_nn_conv2d_desc d = {2, 3, 7, 6, 2, 4, 2, 1, 1, t, l, b, r, 1, 3, 1};
+    int64_t oh, ow;
+    ax_err e = {0};
+    CHECK_OK(ax_nn_conv2d_out_size(&d, &oh, &ow, &e), &e);
+    CHECK(oh == 7 && ow == 6);
+    check_conv_case("same even kernel", d, 1);
+  }
+
   /* gradients do not depend on the thread count: fixed chunks summed in order */
   {
     ax_err e = {0};
