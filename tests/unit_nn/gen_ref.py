@@ -181,4 +181,11 @@ dy = torch.randn_like(y)
 y.backward(dy)
 save("conv3d", x, w, b, dy, y, x.grad, w.grad, b.grad)
 
+# conv2d_same: x[1,2,6,5] w[3,2,4,2] b[3] dy | y dx dw db ; padding="same", dilation (1, 2)
+x, w, b = leaf(1, 2, 6, 5), leaf(3, 2, 4, 2), leaf(3)
+y = F.conv2d(x, w, b, padding="same", dilation=(1, 2))
+dy = torch.randn_like(y)
+y.backward(dy)
+save("conv2d_same", x, w, b, dy, y, x.grad, w.grad, b.grad)
+
 print("wrote", len(os.listdir(out_dir)), "files to", out_dir)

@@ -355,6 +355,12 @@ static void rnn_cases(void) {
 void test_torch_ref(void) {
   conv_case("conv2d_a", (ax_nn_conv2d_desc){2, 3, 7, 6, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1});
   conv_case("conv2d_b", (ax_nn_conv2d_desc){2, 4, 9, 8, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2});
+  {
+    int64_t t, b, l, r;
+    ax_nn_same_padding(4, 1, &t, &b);
+    ax_nn_same_padding(2, 2, &l, &r);
+    conv_case("conv2d_same", (ax_nn_conv2d_desc){1, 2, 6, 5, 3, 4, 2, 1, 1, t, l, b, r, 1, 2, 1});
+  }
   convt_case();
   conv3d_case();
   norm_cases();
