@@ -315,6 +315,22 @@ ax_status ax_nn_cross_entropy_soft_bwd_f64(int64_t n, int64_t c, const double *l
                                            const double *lse, const double *dloss,
                                            double *dlogits, ax_err *err);
 
+/* nll_loss on log-probabilities logp: [n, c] (the input of PyTorch's nll_loss): loss_i =
+** -w[t_i] * logp[i, t_i], 0 on ignored rows; mean divides by the sum of w[t_i] over the rows kept
+** (their count without weights). Backward writes dlogp (zeros except at the targets). */
+ax_status ax_nn_nll_loss_fwd_f32(int64_t n, int64_t c, const float *logp, const int64_t *target,
+                                 const float *weight, int64_t ignore_index, ax_nn_reduction red,
+                                 float *loss, ax_err *err);
+ax_status ax_nn_nll_loss_fwd_f64(int64_t n, int64_t c, const double *logp, const int64_t *target,
+                                 const double *weight, int64_t ignore_index, ax_nn_reduction red,
+                                 double *loss, ax_err *err);
+ax_status ax_nn_nll_loss_bwd_f32(int64_t n, int64_t c, const int64_t *target, const float *weight,
+                                 int64_t ignore_index, ax_nn_reduction red, const float *dloss,
+                                 float *dlogp, ax_err *err);
+ax_status ax_nn_nll_loss_bwd_f64(int64_t n, int64_t c, const int64_t *target,
+                                 const double *weight, int64_t ignore_index, ax_nn_reduction red,
+                                 const double *dloss, double *dlogp, ax_err *err);
+
 /* ---------------------------------------------------------------------------------------------
 ** Embedding (embedding.c). weight: [vocab, dim]; ids: [m] (int64); y: [m, dim].
 ** An id outside [0, vocab) is AX_E_INDEX naming the id and the vocabulary size.

@@ -141,8 +141,51 @@ static void test_expf(void) {
   CHECK(isinf(nn_expf(INFINITY)) && isnan(nn_expf(NAN)));
 }
 
+typedef struct {
+  int64_t n, c, ignore;
+  double *lp, *w;
+  const int64_t *t;
+  ax_nn_reduction red;
+} nll_ctx;
+
+static void ref_nll(void *p, double *out) {
+  nll_ctx *c = p;
+  double s = 0, ws = 0;
+  for (int64_t i = 0; i < c->n; i++) {
+    double li = 0;
+    if (c->t[i] != c->ignore) {
+      li = -(c->w ? c->w[c->t[i]] : 1) * c->lp[i * c->c + c->t[i]];
+      ws += c->w ? c->w[c->t[i]] : 1;
+    }
+    if (c->red == AX_NN_REDUCE_NONE) out[i] = li;
+    s += li;
+  }
+  if (c->red == AX_NN_REDUCE_SUM) out[0] = s;
+  if (c->red == AX_NN_REDUCE_MEAN) out[0] = s / ws;
+}
+
+static void check_nll(ax_nn_reduction red, int weighted) {
+  ax_err e = {0};
+  int64_t n = 6, c = 4, t[6] = {0, 3, 1, 1, 2, 3};
+  double *lp = tn_randv(n * c), *w = weighted ? tn_randv(c) : NULL, *dl = tn_zeros(n * c);
+  if (w)
+    for (int k = 0; k < c; k++) w[k] += 1.5;
+  int64_t nout = red == AX_NN_REDUCE_NONE ? n : 1;
+  double *r = tn_randv(nout), *got = tn_zeros(nout), *want = tn_zeros(nout);
+  nll_ctx ctx = {n, c, 1, lp, w, t, red};
+  ref_nll(&ctx, want);
+  CHECK_OK(ax_nn_nll_loss_fwd_f64(n, c, lp, t, w, 1, red, got, &e), &e);
+  tn_close("nll_loss fwd", got, want, nout, 1e-14, 1e-12);
+  CHECK_OK(ax_nn_nll_loss_bwd_f64(n, c, t, w, 1, red, r, dl, &e), &e);
+  tn_gradcheck("nll_loss dlogp", ref_nll, &ctx, lp, n * c, dl, r, nout);
+  free(lp), free(w), free(dl), free(r), free(got), free(want);
+}
+
 void test_loss(void) {
   test_expf();
+  check_nll(AX_NN_REDUCE_MEAN, 1);
+  check_nll(AX_NN_REDUCE_SUM, 0);
+  check_nll(AX_NN_REDUCE_NONE, 1);
   check_ce("mean", 6, 5, 0, -100, 0, AX_NN_REDUCE_MEAN, 0);
   check_ce("sum", 6, 5, 0, -100, 0, AX_NN_REDUCE_SUM, 0);
   check_ce("none", 6, 5, 0, -100, 0, AX_NN_REDUCE_NONE, 0);
