@@ -11,15 +11,17 @@ torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
 
 
 def bench(name, iters, fn):
-    best = 1e30
+    """prints "name wall_ms cpu_ms", each the best of 3 repetitions"""
+    best = bcpu = 1e30
     for _ in range(3):
         for _ in range(2):
             fn()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(iters):
             fn()
         best = min(best, (time.perf_counter() - t0) / iters)
-    print("%s %.4f" % (name, best * 1e3))
+        bcpu = min(bcpu, (time.process_time() - c0) / iters)
+    print("%s %.4f %.4f" % (name, best * 1e3, bcpu * 1e3))
 
 
 q, k, v = (torch.rand(32, 4, 64, 32, requires_grad=True) for _ in range(3))

@@ -52,9 +52,11 @@ void nn_free(void *p, size_t count, size_t elem);
 
 /* exp for float written so loops over it vectorize (libm's expf is a call per element):
 ** Cephes' range reduction and polynomial, within 2 ulp of expf on its domain; exp(x) = 0 below
-** -87.34 (so -inf gives exactly 0, as softmax masks need), +inf above 88.38, NaN stays NaN. */
+** -86.5 (so -inf gives exactly 0, as softmax masks need), +inf above 88.38, NaN stays NaN.
+** The low cut keeps every intermediate a normal number: a denormal product, even one thrown
+** away by the final select, costs a microcode assist of ~100 cycles per element on Intel. */
 static inline float nn_expf(float x) {
-  const float hi = 88.3762626647949f, lo = -87.3365447504f;
+  const float hi = 88.3762626647949f, lo = -86.5f;
   float xc = x > hi ? hi : x;
   xc = xc < lo ? lo : xc;
   const float fn = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round(x/ln2) */
