@@ -547,8 +547,8 @@ static bool make_sched(ax_vm *vm, sched_kind kind, ax_value *args, int argc, con
   case S_WARMUP_COSINE:
     ok = kw_int(vm, fn, kw, "warmup", &s->warmup, true) && kw_int(vm, fn, kw, "total", &s->total, true) &&
          kw_num(vm, fn, kw, "min_lr", &s->min_lr);
-    if (ok && (s->warmup < 1 || s->total < s->warmup))
-      ok = ax_vm_raise(vm, "value", "warmup_cosine: need 1 <= warmup <= total");
+    if (ok && (s->warmup < 1 || s->total < 1))
+      ok = ax_vm_raise(vm, "value", "warmup_cosine: warmup and total must be >= 1");
     s->per_batch = true;
     break;
   case S_WARMUP_INV_SQRT:

@@ -467,7 +467,8 @@ static int t_index(ax_vm *vm, ax_value self, int n, const ax_value *idx, ax_valu
   return ax_push_tensor(vm, r, out) ? AX_HOOK_OK : AX_HOOK_ERR;
 }
 
-/* Copy val (broadcast to dst's shape, cast to dst's dtype) into the strided view dst, in place. */
+/* Copy val (broadcast to dst's shape, cast to dst's dtype) into the strided view dst, in place
+** (ax_copy_ handles overlap and bumps the storage version, so stale graphs are detected). */
 static bool copy_into(ax_vm *vm, const char *fn, ax_tensor *dst, ax_value val) {
   ax_err e;
   ax_status st;
@@ -476,29 +477,10 @@ static bool copy_into(ax_vm *vm, const char *fn, ax_tensor *dst, ax_value val) {
     st = ax_fill_(dst, d, &e);
     return st ? ax_raise_rt(vm, st, &e) : true;
   }
-  if (dst->storage->device.type != AX_DEV_CPU)
-    return ax_vm_raise(vm, "device", "%s: in-place copies need cpu tensors", fn);
-  ax_tensor *src = NULL, *b = NULL, *c = NULL;
+  ax_tensor *src = NULL;
   if (!ax_value_to_tensor(vm, fn, val, dst->dtype, &src)) return false;
-  st = ax_expand(src, dst->shape, dst->ndim, &b, &e);
-  if (!st) st = ax_contiguous(b, &c, &e);
-  if (!st) {
-    int64_t nel = ax_numel(dst), idxv[AX_MAX_DIMS] = {0};
-    size_t es = ax_dtype_size(dst->dtype);
-    char *dp = (char *)dst->storage->data, *sp = (char *)c->storage->data + c->offset * (int64_t)es;
-    for (int64_t i = 0; i < nel; i++) {
-      int64_t off = dst->offset;
-      for (int k = 0; k < dst->ndim; k++) off += idxv[k] * dst->stride[k];
-      memcpy(dp + off * (int64_t)es, sp + i * (int64_t)es, es);
-      for (int k = dst->ndim - 1; k >= 0; k--) {
-        if (++idxv[k] < dst->shape[k]) break;
-        idxv[k] = 0;
-      }
-    }
-  }
+  st = ax_copy_(dst, src, &e);
   ax_tensor_release(src);
-  ax_tensor_release(b);
-  ax_tensor_release(c);
   return st ? ax_raise_rt(vm, st, &e) : true;
 }
 

@@ -408,6 +408,7 @@ static bool rs_visit(void *ud, const char *name, ax_tensor *t, int is_buffer) {
       size_t es = ax_dtype_size(cont->dtype);
       memcpy((char *)s->state[k]->storage->data + s->state[k]->offset * (int64_t)es,
              (char *)cont->storage->data + cont->offset * (int64_t)es, (size_t)ax_numel(cont) * es);
+      ax_bump_version(s->state[k]);
     }
     ax_tensor_release(cast);
     ax_tensor_release(cont);

@@ -816,6 +816,7 @@ static bool copy_visit(void *ud, const char *name, ax_tensor *t, int is_buffer) 
       size_t es = ax_dtype_size(t->dtype);
       memcpy((char *)t->storage->data + t->offset * (int64_t)es, (char *)cont->storage->data + cont->offset * (int64_t)es,
              (size_t)ax_numel(t) * es);
+      ax_bump_version(t);
     }
   }
   ax_tensor_release(cast);

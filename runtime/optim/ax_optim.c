@@ -230,6 +230,7 @@ ax_status ax_optim_step(ax_optim *o, ax_err *err) {
     if (!st) {
       s->step++;
       st = step_one(o, s, g, err);
+      ax_bump_version(p);   /* an in-place write: graphs that saved p are now stale */
     }
     ax_tensor_release(g);
     if (st) return st;
