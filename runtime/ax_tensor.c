@@ -255,14 +255,16 @@ const char *ax_shape_str(const int64_t *shape, int ndim, char *buf, size_t n) {
 }
 
 ax_status ax_shape_numel(const char *op, const int64_t *shape, int ndim, int64_t *out, ax_err *err) {
-  int64_t n = 1;
+  /* span: the product of the nonzero sizes, which the contiguous strides reach even when a zero
+  ** size makes n 0 ([0, 2^40, 2^40] must not overflow a stride: found by tests/fuzz/fuzz_npy.c). */
+  int64_t n = 1, span = 1;
   char b[160];
   if (ndim < 0 || ndim > AX_MAX_DIMS)
     return ax_err_set(err, AX_E_SHAPE, "%s: %d dims (at most %d supported)", op, ndim, AX_MAX_DIMS);
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0)
       return ax_err_set(err, AX_E_SHAPE, "%s: negative size in shape %s", op, ax_shape_str(shape, ndim, b, sizeof b));
-    if (__builtin_mul_overflow(n, shape[i], &n))
+    if (__builtin_mul_overflow(n, shape[i], &n) || __builtin_mul_overflow(span, shape[i] ? shape[i] : 1, &span))
       return ax_err_set(err, AX_E_LIMIT, "%s: shape %s has too many elements", op, ax_shape_str(shape, ndim, b, sizeof b));
   }
   *out = n;
