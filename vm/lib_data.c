@@ -277,7 +277,8 @@ static bool d_csv(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value
     for (int64_t r = 0; r < rows; r++)
       for (int64_t k = 0, j = 0; k < ncols; k++) {
         double d = vals[r * ncols + k];
-        if (k == label_col) { if (d != floor(d)) integral = 0; continue; }
+        /* integral labels become int64: only when the value fits (1e19, inf: float labels) */
+        if (k == label_col) { if (!(d == floor(d) && fabs(d) < 9.2e18)) integral = 0; continue; }
         xd[r * nf + j++] = (float)d;
       }
     if (label_col < 0) {
