@@ -9,6 +9,7 @@
 
 #include <cblas.h>
 
+#include "cpu/cpu.h"
 #include "nn_internal.h"
 
 /* 0: use the affinity mask (set only by tests and benches). Atomics: a kernel may ask for the
@@ -42,17 +43,20 @@ int nn_threads_for(int64_t work, int64_t grain) {
   return useful < nt ? (int)useful : nt;
 }
 
+/* Regions run on the runtime's persistent pool (runtime/cpu/pool.c): one part per thread index,
+** so a task's tid still names its private scratch. Creating threads per call cost a clone and a
+** join per kernel (hundreds per training step). */
 typedef struct {
   nn_task_fn fn;
   void *ctx;
-  int tid;
-  int64_t begin, end;
-} nn_job;
+  int64_t n;
+  int nthreads;
+} nn_region;
 
-static void *nn_job_run(void *arg) {
-  nn_job *j = arg;
-  j->fn(j->ctx, j->tid, j->begin, j->end);
-  return NULL;
+static void nn_region_run(void *arg, int64_t t0, int64_t t1) {
+  nn_region *r = arg;
+  for (int64_t t = t0; t < t1; t++)
+    r->fn(r->ctx, (int)t, r->n * t / r->nthreads, r->n * (t + 1) / r->nthreads);
 }
 
 void nn_parallel_for(int64_t n, int nthreads, nn_task_fn fn, void *ctx) {
@@ -63,20 +67,8 @@ void nn_parallel_for(int64_t n, int nthreads, nn_task_fn fn, void *ctx) {
     return;
   }
   if (nthreads > 64) nthreads = 64;
-  nn_job jobs[64];
-  pthread_t th[64];
-  int started[64];
-  for (int t = 0; t < nthreads; t++) {
-    jobs[t] = (nn_job){fn, ctx, t, n * t / nthreads, n * (t + 1) / nthreads};
-    started[t] = 0;
-  }
-  for (int t = 1; t < nthreads; t++)
-    started[t] = pthread_create(&th[t], NULL, nn_job_run, &jobs[t]) == 0;
-  nn_job_run(&jobs[0]);
-  for (int t = 1; t < nthreads; t++) {
-    if (started[t]) pthread_join(th[t], NULL);
-    else nn_job_run(&jobs[t]);   /* could not start a thread: do its share here */
-  }
+  nn_region r = {fn, ctx, n, nthreads};
+  cpu_parallel_for(nthreads, 1, nn_region_run, &r);   /* runs every tid, inline when the pool is busy */
 }
 
 int nn_blas_threads_set(int n) {
