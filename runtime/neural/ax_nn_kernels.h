@@ -6,7 +6,7 @@
 ** (gradients are written, not accumulated: the autograd layer adds them where it must).
 **
 ** Threading: kernels that pay for it split work over the cores of the process's CPU affinity
-** (ax_nn_num_threads) with their own short-lived pthreads. While such a region runs, OpenBLAS is
+** (ax_nn_num_threads) on the runtime's persistent thread pool. While such a region runs, OpenBLAS is
 ** set to 1 thread (openblas_set_num_threads) so the two never oversubscribe the cores; when a
 ** kernel runs one GEMM at a time it sets OpenBLAS to ax_nn_num_threads() threads instead. Either
 ** way the previous OpenBLAS thread count is restored before the kernel returns, so callers see no

@@ -1,8 +1,8 @@
-/* runtime/neural/parallel.c — thread count, parallel-for and the OpenBLAS thread guard.
+/* runtime/neural/parallel.c — thread count, parallel-for (on the runtime's persistent CPU pool)
+** and the OpenBLAS thread guard.
 ** Invariant: a parallel region never runs while OpenBLAS is multi-threaded (callers bracket it
-** with nn_blas_threads_set(1)); every thread started here is joined before the call returns. */
+** with nn_blas_threads_set(1)); every tid of a region runs exactly once before the call returns. */
 #define _GNU_SOURCE
-#include <pthread.h>
 #include <stdatomic.h>
 #include <sched.h>
 #include <unistd.h>
