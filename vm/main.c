@@ -21,6 +21,9 @@
 #ifdef ANX_LEAK_CHECK
 #include <sanitizer/lsan_interface.h>
 #endif
+#ifdef ANX_GCOV_DUMP   /* coverage builds (ANX_COVERAGE=ON): gcov writes its counters at exit only */
+void __gcov_dump(void);
+#endif
 
 static void on_sigint(int sig) {
   (void)sig;
@@ -115,6 +118,9 @@ int main(int argc, char **argv) {
   fflush(NULL);
 #ifdef ANX_LEAK_CHECK
   __lsan_do_leak_check();   /* a leak ends the run with the sanitizer's exit code and report */
+#endif
+#ifdef ANX_GCOV_DUMP
+  __gcov_dump();
 #endif
   _exit(rc);
 }
