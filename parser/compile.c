@@ -177,6 +177,7 @@ static void end_scope(compiler *c) {
   f->depth--;
   int npop = 0;
   while (f->nlocals > 0 && f->locals[f->nlocals - 1].depth > f->depth) {
+    if (f->locals[f->nlocals - 1].locvar >= 0) f->proto->locvars[f->locals[f->nlocals - 1].locvar].endpc = f->proto->code_len;
     if (f->locals[f->nlocals - 1].captured) {
       if (npop) { emit_opv(c, AX_BC_POPN, -npop); emit_byte(c, (uint8_t)npop); npop = 0; }
       emit_op(c, AX_BC_CLOSE_UPVAL);
@@ -517,6 +518,7 @@ static void function(compiler *c, const ax_node *n, const char *name, const ax_n
   f->col = n->col;
   c->fn = f;
   f->locals[0].name = "";
+  f->locals[0].locvar = -1;
   f->locals[0].depth = 0;
   f->nlocals = 1;
   f->sp = 1;
@@ -1211,6 +1213,7 @@ ax_proto *ax_compile(ax_vm *vm, ax_module *m, const ax_node *program, const char
   f->proto = p;
   f->toplevel = true;
   f->locals[0].name = "";
+  f->locals[0].locvar = -1;
   f->nlocals = 1;
   f->sp = 1;
   f->line = 1;

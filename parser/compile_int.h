@@ -16,6 +16,7 @@ typedef struct {
   const char *name;
   int depth;
   bool is_const, captured;
+  int locvar;         /* index in proto->locvars (debug info), -1 when unnamed */
 } cl_local;
 
 typedef struct {

@@ -7,6 +7,7 @@
 
 #define AX_COMPILE_INTERNAL
 #include "compile_int.h"
+#include "ax_mem.h"
 
 int ax_edit_distance(const char *a, const char *b, int cap) {
   size_t la = strlen(a), lb = strlen(b);
@@ -45,6 +46,22 @@ int cl_add_local(compiler *c, const char *name, bool is_const, const ax_node *at
   l->depth = f->depth;
   l->is_const = is_const;
   l->captured = false;
+  l->locvar = -1;
+  ax_proto *p = f->proto;   /* debug info for the debugger (best effort: no room, no entry) */
+  if (p && name && name[0] && name[0] != '(') {
+    if (p->nlocvars == p->locvars_cap) {
+      int ncap = p->locvars_cap ? p->locvars_cap * 2 : 8;
+      ax_locvar *nv = ax_realloc(p->locvars, sizeof(ax_locvar) * (size_t)p->locvars_cap, sizeof(ax_locvar) * (size_t)ncap);
+      if (nv) { p->locvars = nv; p->locvars_cap = ncap; }
+    }
+    size_t len = strlen(name) + 1;
+    char *nm = p->nlocvars < p->locvars_cap ? ax_malloc(len) : NULL;
+    if (nm) {
+      memcpy(nm, name, len);
+      p->locvars[p->nlocvars] = (ax_locvar){nm, f->nlocals - 1, p->code_len, INT32_MAX};
+      l->locvar = p->nlocvars++;
+    }
+  }
   return f->nlocals - 1;
 }
 

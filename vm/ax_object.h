@@ -78,6 +78,8 @@ typedef struct {
 } ax_slice_obj;
 
 typedef struct { int32_t pc, line, col; } ax_lineinfo;
+/* Debug info (the debugger's locals): a named local lives in `slot` for pc in [startpc, endpc). */
+typedef struct { char *name; int32_t slot, startpc, endpc; } ax_locvar;
 
 typedef struct ax_module ax_module;
 
@@ -89,6 +91,8 @@ typedef struct ax_proto {
   int32_t nconsts, consts_cap;
   ax_lineinfo *lines;          /* run-length: a new row only where line/col change */
   int32_t nlines, lines_cap;
+  ax_locvar *locvars;          /* ax_malloc'ed names; emitted by parser/resolve.c */
+  int32_t nlocvars, locvars_cap;
   int32_t nparams, nrequired;  /* nrequired: params before the last one without a default, + 1 */
   ax_string **param_names;
   uint8_t *param_has_default;

@@ -68,6 +68,7 @@ struct ax_vm {
   void *native_ud;
 
   ax_network_hook network_hook;
+  struct ax_debugger *debugger;   /* vm/debug.c; NULL when off (run() then dispatches normally) */
   bool explain;            /* anx --explain */
   ax_list *argv;
   char *exe_dir;
@@ -132,6 +133,9 @@ bool ax_natives_os_init(ax_vm *vm);
 bool ax_vm_import(ax_vm *vm, ax_string *name, bool is_path, ax_value *out);
 ax_module *ax_vm_load_source(ax_vm *vm, ax_module *m, const char *file, const char *src, size_t len, bool *compile_err);
 const char *ax_stdlib_find(const char *name, size_t *len);   /* generated from stdlib/ */
+
+/* debug.c: called before each instruction while vm->debugger is set (false: raise, vm->error set) */
+bool ax_debug_step(ax_vm *vm);
 
 /* disasm.c */
 void ax_disasm_proto(ax_vm *vm, ax_proto *p, FILE *f);

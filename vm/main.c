@@ -9,6 +9,7 @@
 
 #include "anx.h"
 #include "ax_mem.h"
+#include "debug.h"
 
 /* Sanitizer builds check for leaks before _exit (LeakSanitizer would otherwise run at exit only). */
 #if defined(__SANITIZE_ADDRESS__)
@@ -39,7 +40,7 @@ static void usage(FILE *f) {
           "  anx --check FILE     parse and compile only (exit 65 on errors)\n"
           "  anx --disasm FILE    print the bytecode of FILE\n"
           "  anx --explain FILE   run FILE, printing each network's layer kinds and shapes\n"
-          "  anx debug FILE       start the debugger\n"
+          "  anx debug [--commands CMDS] FILE [ARGS]   debug FILE (docs/debugger.md)\n"
           "  anx --max-memory=SIZE ...    limit memory (bytes, or with K, M, G; also ANX_MAX_MEMORY)\n"
           "  anx --version        print the version\n"
           "  anx --help           this text\n"
@@ -56,9 +57,13 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
-  if (argc >= 2 && strcmp(argv[1], "debug") == 0) {
-    fprintf(stderr, "anx: debugger: not built yet\n");
-    return 64;
+  if (argc >= 2 && strcmp(argv[1], "debug") == 0) {   /* anx debug [--commands FILE] FILE [ARGS] */
+    const char *cmds = argc >= 4 && strcmp(argv[2], "--commands") == 0 ? argv[3] : NULL;
+    int skip = cmds ? 4 : 2;
+    if (argc <= skip) { usage(stderr); return 64; }
+    int rc = ax_debug_main(argv[skip], argc - skip - 1, argv + skip + 1, cmds);
+    fflush(NULL);
+    _exit(rc);
   }
   const char *limit = getenv("ANX_MAX_MEMORY");
   while (argc >= 2 && strncmp(argv[1], "--max-memory=", 13) == 0) {

@@ -11,6 +11,7 @@
 
 #include "ax_mem.h"
 #include "ax_ops.h"
+#include "debug.h"
 #include "lib_nn.h"
 #include "lib_tensor.h"
 
@@ -214,13 +215,22 @@ static bool call_value(ax_vm *vm, ax_value v, const char *name, ax_tensor *x, ax
 
 static bool call_member(ax_vm *vm, ax_net *owner, member *m, ax_tensor *x, ax_tensor **out, int last) {
   ax_layer *l = ax_value_layer(m->value);
+  bool dbg = ax_debug_attached(vm);   /* the debugger sees layer entry/exit (vm/debug.c) */
+  if (dbg && !ax_debug_layer(vm, AX_DEBUG_LAYER_ENTER, owner->name, m->name, l, x)) return false;
+  bool ok;
   if (l && last && owner->logits_mode && l->act == AX_ACT_SOFTMAX) {
     l->act = AX_ACT_NONE;   /* train(): the loss takes logits */
-    bool ok = ax_layer_forward(vm, l, x, NULL, NULL, out);
+    ok = ax_layer_forward(vm, l, x, NULL, NULL, out);
     l->act = AX_ACT_SOFTMAX;
-    return ok;
+  } else {
+    ok = call_value(vm, m->value, m->name, x, out);
   }
-  return call_value(vm, m->value, m->name, x, out);
+  if (dbg && !ax_debug_layer(vm, ok ? AX_DEBUG_LAYER_EXIT : AX_DEBUG_LAYER_ABORT, owner->name, m->name, l, ok ? *out : NULL) && ok) {
+    ax_tensor_release(*out);
+    *out = NULL;
+    return false;
+  }
+  return ok;
 }
 
 static int last_layer_index(ax_net *n) {

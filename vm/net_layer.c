@@ -13,6 +13,7 @@
 #include "ax_mem.h"
 #include "ax_nn.h"
 #include "ax_ops.h"
+#include "debug.h"
 #include "lib_nn.h"
 #include "lib_tensor.h"
 
@@ -1749,7 +1750,13 @@ static int lb_call(ax_vm *vm, ax_value self, ax_value *args, int argc, const ax_
     return AX_HOOK_ERR;
   }
   ax_tensor *y = NULL;
-  bool ok = ax_layer_forward(vm, l, x, ctx, mask, &y);
+  bool dbg = ax_debug_attached(vm);   /* a layer called directly (pulse methods): vm/debug.c */
+  bool ok = !dbg || ax_debug_layer(vm, AX_DEBUG_LAYER_ENTER, NULL, l->name, l, x);
+  ok = ok && ax_layer_forward(vm, l, x, ctx, mask, &y);
+  if (dbg && !ax_debug_layer(vm, ok ? AX_DEBUG_LAYER_EXIT : AX_DEBUG_LAYER_ABORT, NULL, l->name, l, ok ? y : NULL) && ok) {
+    ax_tensor_release(y);
+    ok = false;
+  }
   ax_tensor_release(x);
   ax_tensor_release(ctx);
   ax_tensor_release(mask);

@@ -359,6 +359,8 @@ void ax_obj_free(ax_vm *vm, ax_obj *o) {
                       sizeof(ax_lineinfo) * (size_t)p->lines_cap;
     if (p->param_names) { ax_free(p->param_names, np * sizeof(ax_string *)); vm->heap_bytes -= np * sizeof(ax_string *); }
     if (p->param_has_default) { ax_free(p->param_has_default, np); vm->heap_bytes -= np; }
+    for (int32_t i = 0; i < p->nlocvars; i++) ax_free(p->locvars[i].name, strlen(p->locvars[i].name) + 1);
+    ax_free(p->locvars, sizeof(ax_locvar) * (size_t)p->locvars_cap);
     sz = sizeof(ax_proto);
     break;
   }

@@ -42,13 +42,29 @@ static bool run(ax_vm *vm, int stop_at) {
     AX_BYTECODES(AX_X)
 #undef AX_X
   };
+  /* Debug mode (vm->debugger set when run() starts): every opcode first passes op__debug, which
+  ** calls the debugger (line change, call, return) and then jumps to the real handler. When off,
+  ** the only cost is dispatching through `disp` instead of `labels`. */
+  static void *const dbg_labels[AX_BC__COUNT] = {[0 ... AX_BC__COUNT - 1] = &&op__debug};
+  void *const *disp = vm->debugger ? dbg_labels : labels;
 #define CASE(name) op_##name:
-#define DISPATCH() goto *labels[*ip++]
+#define DISPATCH() goto *disp[*ip++]
   DISPATCH();
+op__debug:
+  ip--;
+  STORE();
+  if (!ax_debug_step(vm)) THROW();
+  RELOAD();
+  goto *labels[*ip++];
 #else
 #define CASE(name) case AX_BC_##name:
 #define DISPATCH() goto dispatch
 dispatch:
+  if (vm->debugger) {   /* the switch build has no second table: test here (debug support only) */
+    STORE();
+    if (!ax_debug_step(vm)) THROW();
+    RELOAD();
+  }
   switch ((ax_bytecode)*ip++) {
 #endif
 
