@@ -84,6 +84,8 @@ typedef struct ax_debugger {
   bool pause_req;
   int depth;               /* frames seen at the last step */
   int *lines;              /* per frame depth: the line last reported */
+  int *pcs;                /* per frame depth: the pc last seen */
+  bool native_stop;        /* stopped inside a native (layer, backward): callers' ip is past the call */
   ax_proto *row_proto;     /* cached line-table row of the innermost frame */
   int row_depth, row_lo, row_hi, row_line;
   bool evaluating, quiet;
@@ -184,7 +186,8 @@ static bool source_line(ax_module *m, int line, char *buf, size_t n) {
 static int frame_pc(ax_vm *vm, int i) {
   ax_frame *f = &vm->frames[i];
   int pc = (int)(f->ip - f->closure->proto->code);
-  if (i < vm->nframes - 1 && pc > 0) pc--;   /* callers: ip is past the call */
+  bool in_native = vm->debugger && vm->debugger->native_stop;
+  if ((i < vm->nframes - 1 || in_native) && pc > 0) pc--;   /* callers: ip is past the call */
   return pc;
 }
 
@@ -581,6 +584,7 @@ bool ax_debug_step(ax_vm *vm) {
   dbg *d = vm->debugger;
   if (d->evaluating) return true;
   if (d->end != END_NONE) return end_program(d);
+  d->native_stop = false;
   int n = vm->nframes;
   ax_frame *f = &vm->frames[n - 1];
   ax_proto *p = f->closure->proto;
@@ -618,10 +622,12 @@ bool ax_debug_step(ax_vm *vm) {
   bool call = false, line_ev = false;
   if (n > d->depth) {
     call = true;
-    for (int i = d->depth + 1; i <= n; i++) d->lines[i] = 0;
+    for (int i = d->depth + 1; i <= n; i++) d->lines[i] = 0, d->pcs[i] = -1;
   }
   bool returned = n < d->depth;
   d->depth = n;
+  int prev_pc = d->pcs[n];
+  d->pcs[n] = pc;
   int line;
   if (p == d->row_proto && n == d->row_depth && pc >= d->row_lo && pc < d->row_hi) {
     line = d->row_line;
@@ -638,12 +644,10 @@ bool ax_debug_step(ax_vm *vm) {
     d->row_lo = p->nlines ? p->lines[best].pc : 0;
     d->row_hi = best + 1 < p->nlines ? p->lines[best + 1].pc : p->code_len;
     d->row_line = line;
-    if (line != d->lines[n] || pc == d->row_lo) line_ev = line != d->lines[n] || !returned;
   }
-  if (line_ev && line == d->lines[n] && pc != 0 && !call) {
-    /* the same line again: only a jump back to the start of its code counts (single-line loops) */
-    line_ev = pc == d->row_lo && *f->ip != AX_BC_RETURN;
-  }
+  /* a new line, or the same line again after a jump back (a loop written on one line) */
+  if (line != d->lines[n] || call) line_ev = true;
+  else if (!returned && pc < prev_pc) line_ev = true;
   if (line_ev) d->lines[n] = line;
 
   if (ax_interrupted) {
@@ -786,6 +790,7 @@ bool ax_debug_layer(ax_vm *vm, int phase, const char *net, const char *member, a
       if (b) announce_bp(d, b);
       else out("\n");
       out("entering layer %s, input %s\n", title, sh);
+      d->native_stop = true;
       print_where(d);
       stop_here(d);
     }
@@ -817,6 +822,7 @@ bool ax_debug_layer(ax_vm *vm, int phase, const char *net, const char *member, a
     d->last_checked = t;
     out("\nCatchpoint (nan): layer %s produced %lld NaN, %lld Inf, output %s\n", title, (long long)nan, (long long)inf, sh);
     d->nlayers++;   /* keep the layer frame visible while stopped */
+    d->native_stop = true;
     print_where(d);
     stop_here(d);
     d->nlayers--;
@@ -828,6 +834,7 @@ bool ax_debug_layer(ax_vm *vm, int phase, const char *net, const char *member, a
     else out("\n");
     out("leaving layer %s, output %s\n", title, sh);
     d->nlayers++;
+    d->native_stop = true;
     print_where(d);
     stop_here(d);
     d->nlayers--;
@@ -1160,6 +1167,7 @@ static void cmd_layer(dbg *d) {
   out("layer %s%s\n", title, finished ? " (finished)" : "");
   out("  input  %s\n  output %s\n", sh, osh);
   if (!lf->l) return;
+  if (!lf->l->built) { out("  parameters: not built yet (this first forward builds them)\n"); return; }
   param_walk w = {0, 0};
   ax_layer_visit_tensors(lf->l, "", layer_param, &w);
   out("  parameters: %lld\n", (long long)w.count);
@@ -1622,7 +1630,8 @@ int ax_debug_main(const char *file, int argc, char **argv, const char *commands)
   dbg *d = calloc(1, sizeof(dbg));
   if (!d) return 70;
   d->lines = calloc(AX_MAX_FRAMES + 2, sizeof(int));
-  if (!d->lines) { free(d); return 70; }
+  d->pcs = calloc(AX_MAX_FRAMES + 2, sizeof(int));
+  if (!d->lines || !d->pcs) { free(d->lines); free(d->pcs); free(d); return 70; }
   d->file = file;
   d->argc = argc;
   d->argv = argv;
@@ -1675,6 +1684,7 @@ int ax_debug_main(const char *file, int argc, char **argv, const char *commands)
   for (int i = 0; i < d->ndisp; i++) { free(d->disp[i].expr); free(d->disp[i].last); }
   for (int i = 0; i < d->nprof_layers; i++) free((char *)d->prof_layers[i].key);
   free(d->lines);
+  free(d->pcs);
   free(d);
   return 0;
 }
