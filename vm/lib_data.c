@@ -15,6 +15,7 @@
 #include "ax_ops.h"
 #include "lib_data.h"
 #include "lib_tensor.h"
+#include "data_aug.h"
 
 static bool raise_rt(ax_vm *vm, ax_status st, ax_err *e) { return ax_raise_rt(vm, st, e); }
 
@@ -543,22 +544,22 @@ static bool d_decode(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_va
 }
 
 /* splitmix64: the loader's and lm_batch's own stream, reproducible from (seed, counter). */
-static uint64_t mix64(uint64_t *s) {
+uint64_t ax_data_mix64(uint64_t *s) {
   uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
 
-static uint64_t bounded(uint64_t *s, uint64_t n) {
+uint64_t ax_data_bounded(uint64_t *s, uint64_t n) {
   /* Lemire's unbiased multiply-shift rejection */
-  uint64_t x = mix64(s);
+  uint64_t x = ax_data_mix64(s);
   __uint128_t m = (__uint128_t)x * n;
   uint64_t l = (uint64_t)m;
   if (l < n) {
     uint64_t t = -n % n;
     while (l < t) {
-      x = mix64(s);
+      x = ax_data_mix64(s);
       m = (__uint128_t)x * n;
       l = (uint64_t)m;
     }
@@ -595,7 +596,7 @@ static bool d_lm_batch(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
   uint64_t s = (uint64_t)seedv * 0xD1B54A32D192ED03ull + 0x1234567ull;
   int64_t *xd = (int64_t *)x->storage->data, *yd = (int64_t *)y->storage->data;
   for (int64_t b = 0; b < batch; b++) {
-    int64_t off = (int64_t)bounded(&s, (uint64_t)(n - seq));
+    int64_t off = (int64_t)ax_data_bounded(&s, (uint64_t)(n - seq));
     for (int64_t t = 0; t < seq; t++) {
       int64_t i0[1] = {off + t}, i1[1] = {off + t + 1};
       xd[b * seq + t] = ax_get_i64(c, i0);
@@ -610,7 +611,8 @@ static bool d_lm_batch(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
 
 typedef struct {
   ax_value x, y;          /* tensors (y may be nil) */
-  ax_value transform;     /* callable or nil */
+  ax_value transform;     /* callable, transform map (data.normalize ...), list of them, or nil */
+  ax_value sampler;       /* sampler map (data.weighted, data.subset) or nil */
   int64_t n, batch;
   bool shuffle, drop_last;
   int64_t seed;
@@ -624,6 +626,7 @@ static void l_mark(ax_vm *vm, void *data) {
   ax_vm_mark_value(vm, l->x);
   ax_vm_mark_value(vm, l->y);
   ax_vm_mark_value(vm, l->transform);
+  ax_vm_mark_value(vm, l->sampler);
 }
 
 static int64_t l_batches(const loader *l) {
@@ -645,17 +648,25 @@ static int l_iter(ax_vm *vm, ax_value self, ax_value *state, ax_value *out) {
     if (!st) return AX_HOOK_ERR;
     *state = ax_obj_value(st);
     ax_value perm = AX_NIL;
-    if (l->shuffle) {
+    uint64_t rs = (uint64_t)l->seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)(l->epoch + 1) * 0xD1B54A32D192ED03ull;
+    if (l->shuffle || !AX_IS_NIL(l->sampler)) {
       int64_t shape[1] = {l->n};
       ax_tensor *p = NULL;
       ax_status s = ax_tensor_empty(shape, 1, AX_INT64, AX_CPU, &p, &e);
       if (s) return raise_rt(vm, s, &e) ? AX_HOOK_OK : AX_HOOK_ERR;
       int64_t *d = (int64_t *)p->storage->data;
-      for (int64_t i = 0; i < l->n; i++) d[i] = i;
-      uint64_t rs = (uint64_t)l->seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)(l->epoch + 1) * 0xD1B54A32D192ED03ull;
-      for (int64_t i = l->n - 1; i > 0; i--) {
-        int64_t j = (int64_t)bounded(&rs, (uint64_t)i + 1);
-        int64_t t = d[i]; d[i] = d[j]; d[j] = t;
+      if (!AX_IS_NIL(l->sampler)) {
+        ax_tensor *tx0 = ax_value_tensor(l->x);
+        if (!ax_data_sampler_order(vm, l->sampler, tx0->shape[0], l->shuffle, &rs, d, l->n)) {
+          ax_tensor_release(p);
+          return AX_HOOK_ERR;
+        }
+      } else {
+        for (int64_t i = 0; i < l->n; i++) d[i] = i;
+        for (int64_t i = l->n - 1; i > 0; i--) {
+          int64_t j = (int64_t)ax_data_bounded(&rs, (uint64_t)i + 1);
+          int64_t t = d[i]; d[i] = d[j]; d[j] = t;
+        }
       }
       if (!ax_push_tensor(vm, p, &perm)) return AX_HOOK_ERR;
     }
@@ -692,7 +703,16 @@ static int l_iter(ax_vm *vm, ax_value self, ax_value *state, ax_value *out) {
   }
   if (!AX_IS_NIL(l->transform)) {
     ax_vm_push_root(vm, xv);
-    bool ok = ax_vm_call(vm, l->transform, 1, &xv, NULL, &xv);
+    bool ok;
+    if (AX_IS_MAP(l->transform) || AX_IS_LIST(l->transform)) {
+      /* data.* transforms: a stream per (seed, epoch, batch), so runs repeat exactly */
+      uint64_t rs = (uint64_t)l->seed * 0xA24BAED4963EE407ull ^ (uint64_t)l->epoch * 0x9FB21C651E98DF25ull ^
+                    (uint64_t)(b + 1) * 0xD1B54A32D192ED03ull;
+      ax_tensor *t = NULL;
+      ok = ax_data_apply_transform(vm, l->transform, ax_value_tensor(xv), &rs, &t) && ax_push_tensor(vm, t, &xv);
+    } else {
+      ok = ax_vm_call(vm, l->transform, 1, &xv, NULL, &xv);
+    }
     ax_vm_pop_root(vm, 1);
     if (!ok) {
       ax_tensor_release(yb);
@@ -756,6 +776,7 @@ bool ax_loader_new(ax_vm *vm, ax_value x, ax_value y, int64_t batch, bool shuffl
   l->x = x;
   l->y = ty ? y : AX_NIL;
   l->transform = AX_NIL;
+  l->sampler = AX_NIL;
   l->n = tx->shape[0];
   l->batch = batch;
   l->shuffle = shuffle;
@@ -769,7 +790,7 @@ bool ax_loader_new(ax_vm *vm, ax_value x, ax_value y, int64_t batch, bool shuffl
 }
 
 static bool d_loader(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
-  static const char *const allowed[] = {"batch", "batch_size", "shuffle", "seed", "drop_last", "transform", NULL};
+  static const char *const allowed[] = {"batch", "batch_size", "shuffle", "seed", "drop_last", "transform", "sampler", NULL};
   if (!ax_kw_check(vm, "data.loader", kw, allowed) || !ax_arg_count(vm, "data.loader", argc, 1, 2)) return false;
   ax_tensor *tx = ax_value_tensor(args[0]), *ty = argc > 1 ? ax_value_tensor(args[1]) : NULL;
   if (!tx) return ax_vm_raise(vm, "type", "data.loader: x must be a tensor, got %s", ax_type_name(args[0]));
@@ -799,6 +820,12 @@ static bool d_loader(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_va
     else l->seed = v.as.i;
   }
   if (ok && ax_kw_get(kw, "transform", &v)) l->transform = v;
+  l->sampler = AX_NIL;
+  if (ok && ax_kw_get(kw, "sampler", &v) && !AX_IS_NIL(v)) {
+    if (AX_IS_STRING(v) && !strcmp(AX_AS_STRING(v)->chars, "random")) l->shuffle = true;
+    else if (AX_IS_STRING(v) && !strcmp(AX_AS_STRING(v)->chars, "sequential")) l->shuffle = false;
+    else if ((ok = ax_data_sampler_size(vm, v, l->n, &l->n))) l->sampler = v;
+  }
   if (!ok) {
     ax_free(l, sizeof *l);
     return false;
@@ -823,6 +850,16 @@ static const ax_native_reg data_fns[] = {
   {"decode", d_decode, 2},
   {"lm_batch", d_lm_batch, -1},
   {"loader", d_loader, -1},
+  {"normalize", ax_data_normalize, -1},
+  {"random_flip", ax_data_random_flip, -1},
+  {"random_crop", ax_data_random_crop, -1},
+  {"center_crop", ax_data_center_crop, -1},
+  {"resize", ax_data_resize, -1},
+  {"random_rotation", ax_data_random_rotation, -1},
+  {"color_jitter", ax_data_color_jitter, -1},
+  {"compose", ax_data_compose, -1},
+  {"weighted", ax_data_weighted, -1},
+  {"subset", ax_data_subset, -1},
   {NULL, NULL, 0},
 };
 
