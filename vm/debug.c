@@ -17,6 +17,7 @@
 #include "anx.h"
 #include "ax_mem.h"
 #include "ax_vmint.h"
+#include "compile.h"
 #include "lib_tensor.h"
 #include "net.h"
 #include "net_layer.h"
@@ -71,6 +72,8 @@ typedef struct { const char *key; double secs; long calls; size_t alloc; } prof_
 typedef struct ax_debugger {
   ax_vm *vm;
   const char *file;
+  char *src;               /* the script as read at start (list before run) */
+  size_t srclen;
   int argc;
   char **argv;
   FILE *in;
@@ -329,7 +332,17 @@ static bool eval_in(dbg *d, int fi, const char *src, ax_value *res) {
     char *code = malloc(n + 32);
     if (code) {
       snprintf(code, n + 32, "__dbg_result = (%s)\n", src);
-      ax_proto *p = ax_vm_compile_source(vm, m, "<expr>", code, strlen(code), false, false, NULL);
+      ax_arena *arena = ax_arena_new();
+      ax_diags diags = {0};
+      ax_node *prog = arena ? ax_parse(arena, "<expr>", code, strlen(code), &diags) : NULL;
+      ax_proto *p = NULL;
+      if (prog && diags.n == 0) {
+        ax_compile_opts opts = {0};
+        p = ax_compile(vm, m, prog, "<expr>", &opts, &diags);
+      }
+      if (!p && !d->quiet) out("error: %s\n", diags.n ? diags.items[0].msg : "cannot evaluate that expression");
+      ax_diags_free(&diags);
+      if (arena) ax_arena_free(arena);
       free(code);
       if (p) {
         ax_value *saved_sp = vm->sp;
@@ -570,6 +583,11 @@ static void prof_account(dbg *d) {
   d->prof_mem = mem;
 }
 
+static void layer_title(layer_frame *lf, char *buf, size_t n) {
+  if (lf->net) snprintf(buf, n, "%s.%s (%s)", lf->net, lf->member, layer_kind(lf->l));
+  else snprintf(buf, n, "%s (%s)", lf->member, layer_kind(lf->l));
+}
+
 /* ---- the VM hook ---- */
 
 static bool end_program(dbg *d) {
@@ -596,15 +614,22 @@ bool ax_debug_step(ax_vm *vm) {
     if (t && t != d->last_top) {
       d->last_top = t;
       int line = ax_proto_line(p, pc > 0 ? pc - 1 : 0, NULL);
-      if (!tracked_line(d, t)) track_tensor(d, t, line);
+      bool fresh = !tracked_line(d, t);
+      if (fresh) track_tensor(d, t, line);
       int64_t nan, inf;
-      if (d->catch_nan && t != d->last_checked && (d->last_checked = t, nan_check(t, &nan, &inf))) {
+      if (d->catch_nan && fresh && nan_check(t, &nan, &inf)) {
+        d->catch_nan = false;   /* the first one: NaN spreads to everything computed from it */
         char head[200];
         tensor_head(t, head, sizeof head);
         out("\nCatchpoint (nan): an op produced %lld NaN, %lld Inf: %s\n", (long long)nan, (long long)inf, head);
         out("%s at %s:%d\n", p->name->chars, module_file(p->module), line);
-        if (d->nlayers) out("  in layer %s\n", d->layers[d->nlayers - 1].member);
+        if (d->nlayers && d->nlayers <= MAX_LAYERS) {
+          char title[300];
+          layer_title(&d->layers[d->nlayers - 1], title, sizeof title);
+          out("  in layer %s\n", title);
+        }
         print_source_line(p->module, line);
+        out("(catch nan is now off; `catch nan` re-arms it)\n");
         stop_here(d);
         if (d->end != END_NONE) return end_program(d);
       }
@@ -613,6 +638,8 @@ bool ax_debug_step(ax_vm *vm) {
   if (d->backward_depth == n && *f->ip != AX_BC_INVOKE && d->catch_nan) {
     d->backward_depth = 0;
     if (after_backward(d)) {
+      d->catch_nan = false;
+      out("(catch nan is now off; `catch nan` re-arms it)\n");
       print_where(d);
       stop_here(d);
       if (d->end != END_NONE) return end_program(d);
@@ -671,7 +698,6 @@ bool ax_debug_step(ax_vm *vm) {
 
   /* finish: the frame returned */
   if (d->mode == M_FINISH && n < d->mode_depth) {
-    out("Run till exit\n");
     out("%s at %s:%d\n", p->name->chars, module_file(p->module), line);
     print_source_line(p->module, line);
     if (d->have_ret) print_value(vm, "Value returned", d->ret_val);
@@ -758,11 +784,6 @@ static prof_layer *prof_layer_get(dbg *d, const char *net, const char *member) {
   return p;
 }
 
-static void layer_title(layer_frame *lf, char *buf, size_t n) {
-  if (lf->net) snprintf(buf, n, "%s.%s (%s)", lf->net, lf->member, layer_kind(lf->l));
-  else snprintf(buf, n, "%s (%s)", lf->member, layer_kind(lf->l));
-}
-
 bool ax_debug_layer(ax_vm *vm, int phase, const char *net, const char *member, ax_layer *l, ax_tensor *t) {
   dbg *d = vm->debugger;
   if (!d || d->evaluating) return true;
@@ -819,11 +840,13 @@ bool ax_debug_layer(ax_vm *vm, int phase, const char *net, const char *member, a
   ax_shape_str(t->shape, t->ndim, sh, sizeof sh);
   int64_t nan, inf;
   if (d->catch_nan && l && nan_check(t, &nan, &inf)) {
-    d->last_checked = t;
+    d->catch_nan = false;
+    track_tensor(d, t, cur_line(d));   /* the VM will not report it again */
     out("\nCatchpoint (nan): layer %s produced %lld NaN, %lld Inf, output %s\n", title, (long long)nan, (long long)inf, sh);
     d->nlayers++;   /* keep the layer frame visible while stopped */
     d->native_stop = true;
     print_where(d);
+    out("(catch nan is now off; `catch nan` re-arms it)\n");
     stop_here(d);
     d->nlayers--;
     return d->end == END_NONE ? true : end_program(d);
@@ -1382,7 +1405,14 @@ static void cmd_profile(dbg *d, const char *arg) {
 
 static void cmd_list(dbg *d, const char *arg) {
   static int next_line;
-  ax_module *m = d->vm->main_module;
+  ax_module *m = d->vm ? d->vm->main_module : NULL;
+  ax_module fake;   /* before `run`: the file as read at start */
+  if (!m && d->src) {
+    memset(&fake, 0, sizeof fake);
+    fake.source = d->src;
+    fake.srclen = d->srclen;
+    m = &fake;
+  }
   int center = 0;
   if (d->running && d->vm->nframes) {
     int fi = sel_vm_frame(d, NULL);
@@ -1426,7 +1456,7 @@ static bool read_cmd(dbg *d, char *buf, size_t n) {
   }
   if (!fgets(buf, (int)n, d->in)) return false;
   buf[strcspn(buf, "\r\n")] = 0;
-  if (d->echo) out("(anxdb) %s\n", buf);
+  if (d->echo && buf[0] != '#') out("(anxdb) %s\n", buf);
   return true;
 }
 
@@ -1635,9 +1665,8 @@ int ax_debug_main(const char *file, int argc, char **argv, const char *commands)
   d->file = file;
   d->argc = argc;
   d->argv = argv;
-  FILE *probe = fopen(file, "rb");
-  if (!probe) { fprintf(stderr, "anx debug: cannot open '%s'\n", file); free(d->lines); free(d); return 66; }
-  fclose(probe);
+  d->src = ax_read_file(file, &d->srclen);
+  if (!d->src) { fprintf(stderr, "anx debug: cannot open '%s'\n", file); free(d->lines); free(d->pcs); free(d); return 66; }
   d->in = stdin;
   if (commands) {
     d->in = fopen(commands, "r");
@@ -1683,6 +1712,7 @@ int ax_debug_main(const char *file, int argc, char **argv, const char *commands)
   for (int i = 0; i < d->nbps; i++) { free(d->bps[i].file); free(d->bps[i].name); free(d->bps[i].cond); }
   for (int i = 0; i < d->ndisp; i++) { free(d->disp[i].expr); free(d->disp[i].last); }
   for (int i = 0; i < d->nprof_layers; i++) free((char *)d->prof_layers[i].key);
+  ax_free(d->src, d->srclen + 1);
   free(d->lines);
   free(d->pcs);
   free(d);
