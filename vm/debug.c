@@ -251,7 +251,7 @@ static bool tensor_stats(const ax_tensor *t, tstats *s) {
     s->std = fin > 1 ? sqrt(var > 0 ? var * (double)fin / (double)(fin - 1) : 0) : 0;
     s->norm = sqrt(sq);
   } else {
-    s->min = s->max = NAN;
+    s->min = s->max = s->mean = s->std = NAN;
   }
   free(buf);
   return true;
@@ -1253,7 +1253,7 @@ static void cmd_grad(dbg *d, const char *arg) {
   }
   if (dot && !eval_sel(d, arg, &v)) return;
   ax_tensor *t = ax_value_tensor(v);
-  if (!t) { out("%s is a %s, not a tensor or a network\n", arg, ax_type_name(v)); return; }
+  if (!t) { out("%s is a value of type %s, not a tensor or a network\n", arg, ax_type_name(v)); return; }
   print_grad(d->vm, arg, t);
 }
 
