@@ -1718,3 +1718,18 @@ int ax_debug_main(const char *file, int argc, char **argv, const char *commands)
   free(d);
   return 0;
 }
+
+int ax_debug_args(const char *args) {
+  char buf[1024];
+  char *argv[64];
+  int argc = 0;
+  snprintf(buf, sizeof buf, "%s", args);
+  for (char *t = strtok(buf, " \t"); t && argc < 63; t = strtok(NULL, " \t")) argv[argc++] = t;
+  if (argc == 0) {
+    out("usage: :debug FILE [ARGS]\n");
+    return 64;
+  }
+  int rc = ax_debug_main(argv[0], argc - 1, argv + 1, NULL);
+  fflush(stdout);
+  return rc;
+}

@@ -16,6 +16,9 @@ struct ax_tensor;
 ** it is a terminal). Returns the process exit code (0; 64 usage; 66 unreadable). */
 int ax_debug_main(const char *file, int argc, char **argv, const char *commands);
 
+/* The REPL's `:debug FILE [ARGS]`: split args on blanks and run ax_debug_main on stdin. */
+int ax_debug_args(const char *args);
+
 /* true while a debugger is attached to vm (cheap: one load). */
 bool ax_debug_attached(ax_vm *vm);
 

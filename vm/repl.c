@@ -15,6 +15,7 @@
 #include "anx.h"
 #include "ax_mem.h"
 #include "ax_vmint.h"
+#include "debug.h"
 
 ax_proto *ax_vm_compile_chunk(ax_vm *vm, ax_module *m, const char *file, const char *src, size_t len,
                               int line_offset, const char *full, size_t fulllen, bool repl, bool quiet,
@@ -257,6 +258,11 @@ int anx_repl(anx_vm *vm) {
       break;
     }
     if (tty && *line) add_history(line);
+    if (ss.len == ss.chunk_start && strncmp(line, ":debug", 6) == 0 && (line[6] == ' ' || !line[6])) {
+      ax_debug_args(line + 6);   /* :debug FILE [ARGS]: the debugger (vm/debug.c), then back here */
+      if (tty) free(line);
+      continue;
+    }
     bool ok = buf_append(&ss.text, &ss.len, &ss.cap, line);
     if (tty) free(line);
     if (!ok) { fprintf(stderr, "anx: out of memory\n"); drop_chunk(&ss); continue; }

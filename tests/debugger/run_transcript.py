@@ -3,13 +3,16 @@
 
 usage: run_transcript.py ANX TEST.dbg [--update]
 TEST.dbg: first line `# script: FILE.anx [ARGS...]`, an optional `# via: commands` line (use
---commands FILE instead of piped stdin), then the commands. The expected output is TEST.out
+--commands FILE instead of piped stdin) or `# via: repl` (type `:debug ...` into the REPL), then
+the commands; a `# sigint` line sends Ctrl-C (SIGINT) once the program has run for a moment. The expected output is TEST.out
 (stdout and stderr together, run from this directory). An expected line starting with `~ ` is a
 regular expression (timings, addresses); every other line must match exactly."""
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 
 def main():
@@ -19,14 +22,27 @@ def main():
     lines = open(test).read().splitlines()
     script = lines[0].split(":", 1)[1].split()
     via_file = any(l.strip() == "# via: commands" for l in lines[:3])
-    cmds = "\n".join(l for l in lines[1:] if not l.startswith("# via:")) + "\n"
+    via_repl = any(l.strip() == "# via: repl" for l in lines[:3])
+    body = [l for l in lines[1:] if not l.startswith("# via:")]
     argv = [anx, "debug"]
     if via_file:
         argv += ["--commands", test]
-        cmds = ""
+        body = []
     argv += script
-    r = subprocess.run(argv, input=cmds.encode(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       cwd=here, timeout=120)
+    if via_repl:
+        argv = [anx]
+    if "# sigint" in body:
+        cut = body.index("# sigint")
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=here)
+        p.stdin.write(("\n".join(body[:cut]) + "\n").encode())
+        p.stdin.flush()
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        outb, _ = p.communicate(("\n".join(body[cut + 1:]) + "\n").encode(), timeout=120)
+        r = subprocess.CompletedProcess(argv, p.returncode, outb)
+    else:
+        r = subprocess.run(argv, input=("\n".join(body) + "\n").encode(), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, cwd=here, timeout=120)
     got = r.stdout.decode("utf-8", "replace").splitlines()
     expf = test[:-4] + ".out"
     if update:
