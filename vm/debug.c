@@ -1383,7 +1383,7 @@ static void cmd_profile(dbg *d, const char *arg) {
     for (int j = i; j > 0 && d->prof_lines_t[order[j]] > d->prof_lines_t[order[j - 1]]; j--) {
       int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
     }
-  out("per line (main script; time includes callees on other lines only when not stepped):\n");
+  out("per line of the main script (time until the next line starts, so a call counts on its line; alloc: growth of live memory):\n");
   out("  %-6s %8s %12s %12s\n", "line", "hits", "time ms", "alloc");
   for (int i = 0; i < n && i < 20; i++) {
     char a[32];
