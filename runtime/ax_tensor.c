@@ -174,17 +174,27 @@ static ax_status cpu_download(void *host, const void *src, size_t n, ax_err *err
 }
 static ax_status cpu_sync(ax_err *err) { return AX_OK; }
 
-static const ax_backend cpu_backend = {"cpu", cpu_alloc, cpu_free, cpu_upload, cpu_download, cpu_sync};
+static const ax_backend cpu_backend = {"cpu", cpu_alloc, cpu_free, cpu_upload, cpu_download, cpu_sync, NULL, NULL};
+
+/* The backend registry: the one place where the optional CUDA backend (runtime/cuda, built when
+** CMake's ANX_CUDA finds nvcc) joins; nothing else in the runtime knows whether it exists. */
+#ifdef AX_HAVE_CUDA
+#include "cuda/ax_cuda.h"
+#define ACCEL_BACKEND(d, out, err) ax_cuda_backend_get((d).index, out, err)
+#define ACCEL_KERNELS (&ax_cuda_kernels)
+#else
+#define ACCEL_BACKEND(d, out, err) \
+  ax_err_set(err, AX_E_DEVICE, "device cuda:%d: not available (this build has no CUDA backend)", (d).index)
+#define ACCEL_KERNELS NULL
+#endif
 
 ax_status ax_backend_get(ax_device d, const ax_backend **out, ax_err *err) {
   if (d.type == AX_DEV_CPU) { *out = &cpu_backend; return AX_OK; }
-  char buf[32];
-  ax_device_format(d, buf, sizeof buf);
-  return ax_err_set(err, AX_E_DEVICE, "device %s: not available (this build has no CUDA backend)", buf);
+  return ACCEL_BACKEND(d, out, err);
 }
 
 const ax_kernel_table *ax_backend_kernels(ax_device d) {
-  return d.type == AX_DEV_CPU ? &ax_cpu_kernels : NULL;
+  return d.type == AX_DEV_CPU ? &ax_cpu_kernels : ACCEL_KERNELS;
 }
 
 /* ---------------- lifetime ---------------- */

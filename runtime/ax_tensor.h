@@ -22,7 +22,15 @@ ax_status ax_device_parse(const char *s, ax_device *out, ax_err *err);
 void ax_device_format(ax_device d, char *buf, size_t n);
 int ax_device_eq(ax_device a, ax_device b);
 
-/* Backend vtable. Only CPU exists now; CUDA registers one from runtime/cuda later. */
+/* Device memory of a backend (the debugger's `memory`): bytes handed out to tensors, bytes kept
+** by its caching allocator, peak in use, raw device allocations so far, device total/free. */
+typedef struct {
+  size_t in_use, cached, peak;
+  uint64_t raw_allocs;
+  size_t total, free_bytes;
+} ax_backend_mem;
+
+/* Backend vtable: the CPU's lives in ax_tensor.c; others join in the registry there. */
 typedef struct ax_backend {
   const char *name;
   void *(*alloc)(size_t nbytes);                 /* NULL when the memory is not there */
@@ -30,6 +38,8 @@ typedef struct ax_backend {
   ax_status (*upload)(void *dst, const void *host, size_t nbytes, ax_err *err);
   ax_status (*download)(void *host, const void *src, size_t nbytes, ax_err *err);
   ax_status (*sync)(ax_err *err);
+  ax_status (*mem_stats)(ax_backend_mem *out, ax_err *err);   /* NULL: not tracked (CPU: ax_mem_live) */
+  void (*trim)(void);                            /* give cached blocks back; NULL: nothing cached */
 } ax_backend;
 
 /* The backend for a device, or an AX_E_DEVICE error ("cuda: not available in this build"). */

@@ -1,0 +1,41 @@
+# cmake/cuda.cmake — the ANX_CUDA switch (AUTO | ON | OFF). AUTO builds the CUDA backend when nvcc
+# is found (CUDACXX, PATH, or /usr/local/cuda/bin/nvcc); ON requires it; OFF never builds it. A
+# GPU is never needed to build: without one, asking for cuda at run time is a clear error.
+# Instrumented builds (ANX_SANITIZE, ANX_FUZZ, ANX_COVERAGE) stay CPU-only under AUTO.
+# Sets ANX_HAVE_CUDA; runtime/cuda/CMakeLists.txt adds the backend to anx_runtime.
+set(ANX_HAVE_CUDA OFF)
+string(TOUPPER "${ANX_CUDA}" _anx_cuda)
+if(NOT _anx_cuda MATCHES "^(AUTO|ON|OFF)$")
+  message(FATAL_ERROR "ANX_CUDA must be AUTO, ON or OFF (got '${ANX_CUDA}')")
+endif()
+# SASS for sm_80 (A100) and sm_90 (H100/H200) plus compute_90 PTX for newer GPUs; see docs/cuda.md
+# for the build-time cost and how to build one architecture while iterating.
+set(ANX_CUDA_ARCHS "80-real;90-real;90-virtual" CACHE STRING "CMAKE_CUDA_ARCHITECTURES of the CUDA backend")
+
+if(_anx_cuda STREQUAL "OFF")
+  message(STATUS "anx: CUDA backend off (ANX_CUDA=OFF)")
+elseif(ANX_SANITIZE OR ANX_FUZZ OR ANX_COVERAGE)
+  if(_anx_cuda STREQUAL "ON")
+    message(FATAL_ERROR "ANX_CUDA=ON cannot be combined with ANX_SANITIZE, ANX_FUZZ or ANX_COVERAGE (CPU-only builds)")
+  endif()
+  message(STATUS "anx: CUDA backend off (instrumented build)")
+else()
+  if(NOT DEFINED CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc CACHE FILEPATH "CUDA compiler")
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(CMAKE_CUDA_ARCHITECTURES "${ANX_CUDA_ARCHS}")
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(ANX_HAVE_CUDA ON)
+    message(STATUS "anx: CUDA backend on (${CMAKE_CUDA_COMPILER}, CUDA ${CUDAToolkit_VERSION}, archs ${ANX_CUDA_ARCHS})")
+  elseif(_anx_cuda STREQUAL "ON")
+    message(FATAL_ERROR "ANX_CUDA=ON but no nvcc was found (set CUDACXX or install CUDA under /usr/local/cuda)")
+  else()
+    message(STATUS "anx: CUDA backend off (no nvcc found)")
+  endif()
+endif()

@@ -1,0 +1,30 @@
+/* runtime/cuda/cuda_kernels.h — the CUDA kernel entry points (defined in the .cu files, one
+** family per file with the names of runtime/cpu) that runtime/cuda/kernels.c puts in the table.
+** Invariant: plain C declarations; each returns an ax_status and allocates outputs on cuda:0. */
+#ifndef AX_CUDA_KERNELS_H
+#define AX_CUDA_KERNELS_H
+
+#include "../ax_ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+ax_status cuda_unary(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_binary(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_where(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_masked_fill(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_reduce(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_scan(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_matmul(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_gather(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_scatter(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_index_select(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_cat(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_slice_scatter(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_cast(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_copy(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,40 @@
+/* tests/cuda/test_cuda_nodevice.c — asking for cuda without a usable GPU is a clear error from
+** the backend registry, from x.to("cuda") (ax_to) and from creation on the device, naming why
+** ("cuda: no CUDA device available (cudaGetDeviceCount: ...)"; "this build has no CUDA backend"
+** when built without it). On a machine with a GPU the check does not apply: exit 77 (SKIP). */
+#include <stdio.h>
+#include <string.h>
+
+#include "ax_ops.h"
+
+int main(void) {
+  const ax_device cuda = {AX_DEV_CUDA, 0};
+  const ax_backend *be;
+  ax_err e = {0};
+  if (!ax_backend_get(cuda, &be, &e)) {
+    printf("SKIP: a CUDA device is available\n");
+    return 77;
+  }
+  int bad = 0;
+  const char *want = strstr(e.msg, "this build has no CUDA backend") ? "this build has no CUDA backend"
+                                                                     : "cuda: no CUDA device available (cudaGetDeviceCount: ";
+  if (e.code != AX_E_DEVICE || !strstr(e.msg, want)) {
+    printf("backend: unexpected error: %s\n", e.msg);
+    bad = 1;
+  }
+  ax_tensor *x = NULL, *y = NULL;
+  int64_t sh[] = {2, 3};
+  ax_err e2 = {0}, e3 = {0};
+  if (ax_zeros(sh, 2, AX_FLOAT32, &x, &e2)) return 1;
+  if (!ax_to(x, cuda, &y, &e2) || e2.code != AX_E_DEVICE || !strstr(e2.msg, want)) {
+    printf("to(cuda): expected \"%s\", got \"%s\"\n", want, e2.msg);
+    bad = 1;
+  }
+  if (!ax_tensor_empty(sh, 2, AX_FLOAT32, cuda, &y, &e3) || !strstr(e3.msg, want)) {
+    printf("empty on cuda: expected \"%s\", got \"%s\"\n", want, e3.msg);
+    bad = 1;
+  }
+  ax_tensor_release(x);
+  printf("%s: %s\n", bad ? "FAIL" : "ok", e.msg);
+  return bad;
+}

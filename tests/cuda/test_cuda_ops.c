@@ -1,0 +1,331 @@
+/* tests/cuda/test_cuda_ops.c — every core op row with a CUDA kernel, run on cuda:0 and on the CPU
+** with the same inputs (broadcast and transposed views included), forward and backward, compared by
+** normalised error ||gpu - cpu|| / max(||cpu||, 1e-30): at most 1e-6 for float32, 1e-12 for
+** float64. Without a usable GPU it prints why and exits 77 (ctest SKIP_RETURN_CODE).
+** Invariant: a row whose CUDA slot is NULL is reported as "unsupported", never counted as passed. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ax_mem.h"
+#include "ax_ops.h"
+
+static const ax_device CUDA0 = {AX_DEV_CUDA, 0};
+static int nfail, npass, nunsup;
+
+typedef struct {
+  const char *name;
+  ax_op op;
+  int nin;
+  ax_tensor *in[4];
+  ax_attrs at;
+  int grad;   /* check the gradient of input 0 (and 1 when float) */
+} tcase;
+
+static ax_tensor *T(ax_status s, ax_tensor *t, ax_err *e) {
+  if (s) {
+    fprintf(stderr, "setup failed: %s\n", e->msg);
+    return NULL;
+  }
+  return t;
+}
+
+static ax_tensor *randn(const int64_t *shape, int nd, ax_dtype dt) {
+  ax_err e;
+  ax_tensor *t = NULL;
+  return T(ax_randn(shape, nd, dt, &t, &e), t, &e);
+}
+static ax_tensor *randpos(const int64_t *shape, int nd, ax_dtype dt) {   /* in [0.5, 1.5) */
+  ax_err e;
+  ax_tensor *t = NULL, *h = NULL, *o = NULL;
+  if (ax_rand(shape, nd, dt, &t, &e)) return NULL;
+  if (ax_scalar_f64(0.5, &h, &e) || ax_add(t, h, &o, &e)) o = NULL;
+  ax_tensor_release(t);
+  ax_tensor_release(h);
+  return o;
+}
+static ax_tensor *randint(int64_t hi, const int64_t *shape, int nd) {
+  ax_err e;
+  ax_tensor *t = NULL;
+  return T(ax_randint(0, hi, shape, nd, AX_INT64, &t, &e), t, &e);
+}
+static ax_tensor *boolmask(const int64_t *shape, int nd) {
+  ax_err e;
+  ax_tensor *t = randn(shape, nd, AX_FLOAT32), *z = NULL, *o = NULL;
+  if (!t || ax_scalar_f64(0, &z, &e) || ax_gt(t, z, &o, &e)) o = NULL;
+  ax_tensor_release(t);
+  ax_tensor_release(z);
+  return o;
+}
+static ax_tensor *transposed(ax_tensor *t) {   /* a non-contiguous view with the same values */
+  ax_err e;
+  ax_tensor *c = NULL, *v = NULL, *o = NULL;
+  if (!t) return NULL;
+  if (ax_transpose(t, 0, 1, &v, &e) || ax_contiguous(v, &c, &e) || ax_transpose(c, 0, 1, &o, &e)) o = NULL;
+  ax_tensor_release(v);
+  ax_tensor_release(c);
+  ax_tensor_release(t);
+  return o;
+}
+
+/* normalised error of two tensors (any device, any dtype); -1 when they cannot be compared */
+static double nerr(ax_tensor *a, ax_tensor *b, ax_err *e) {
+  if (!a || !b) return (a == b) ? 0 : -1;
+  if (a->ndim != b->ndim || a->dtype != b->dtype) return -1;
+  for (int i = 0; i < a->ndim; i++)
+    if (a->shape[i] != b->shape[i]) return -1;
+  ax_tensor *ca = NULL, *cb = NULL;
+  if (ax_to(a, AX_CPU, &ca, e) || ax_to(b, AX_CPU, &cb, e)) {
+    ax_tensor_release(ca);
+    return -1;
+  }
+  int64_t n = ax_numel(ca);
+  double num = 0, den = 0, r = -1;
+  double *va = ax_malloc(sizeof(double) * (size_t)(n ? n : 1)), *vb = ax_malloc(sizeof(double) * (size_t)(n ? n : 1));
+  if (va && vb && !ax_to_f64_buffer(ca, va, e) && !ax_to_f64_buffer(cb, vb, e)) {
+    r = 0;
+    for (int64_t i = 0; i < n; i++) {
+      if (va[i] != va[i] || vb[i] != vb[i]) {   /* NaN must match NaN */
+        if ((va[i] != va[i]) != (vb[i] != vb[i])) r = INFINITY;
+        continue;
+      }
+      if (isinf(va[i]) || isinf(vb[i])) {
+        if (va[i] != vb[i]) r = INFINITY;
+        continue;
+      }
+      num += (va[i] - vb[i]) * (va[i] - vb[i]);
+      den += va[i] * va[i];
+    }
+    if (r == 0) r = sqrt(num) / fmax(sqrt(den), 1e-30);
+  }
+  ax_free(va, sizeof(double) * (size_t)(n ? n : 1));
+  ax_free(vb, sizeof(double) * (size_t)(n ? n : 1));
+  ax_tensor_release(ca);
+  ax_tensor_release(cb);
+  return r;
+}
+
+static double tol_of(ax_dtype dt) {
+  switch (dt) {
+  case AX_FLOAT64: return 1e-12;
+  case AX_FLOAT16: return 1e-3;
+  case AX_BFLOAT16: return 1e-2;
+  default: return 1e-6;   /* float32; integers and bools must be exact (error 0 <= tol) */
+  }
+}
+
+static void report(const char *what, const char *name, double r, double tol, const char *msg) {
+  if (r >= 0 && r <= tol) {
+    npass++;
+    return;
+  }
+  nfail++;
+  if (r < 0) printf("FAIL %s %s: %s\n", what, name, msg);
+  else printf("FAIL %s %s: normalised error %.3g > %.1g\n", what, name, r, tol);
+}
+
+static void run_case(tcase *c) {
+  ax_err e = {0}, eg = {0};
+  ax_tensor *cpu_in[4] = {0}, *gpu_in[4] = {0}, *oc[AX_MAX_OUTPUTS] = {0}, *og[AX_MAX_OUTPUTS] = {0};
+  int nout = ax_op_table[c->op].nout, ok = 1;
+  for (int i = 0; i < c->nin; i++) ok &= c->in[i] != NULL;
+  if (!ok) {
+    nfail++;
+    printf("FAIL setup %s\n", c->name);
+    goto done;
+  }
+  for (int i = 0; i < c->nin; i++) {
+    int leaf = c->grad && i < 2 && ax_dtype_is_float(c->in[i]->dtype) && c->in[i]->ndim > 0;
+    ax_tensor *g = NULL;
+    if (ax_to(c->in[i], CUDA0, &g, &e)) {
+      printf("FAIL upload %s: %s\n", c->name, e.msg);
+      nfail++;
+      goto done;
+    }
+    if (leaf) {
+      ax_param(c->in[i], &cpu_in[i], &e);
+      ax_param(g, &gpu_in[i], &e);
+      ax_tensor_release(g);
+    } else {
+      cpu_in[i] = ax_tensor_retain(c->in[i]);
+      gpu_in[i] = g;
+    }
+  }
+  if (ax_op_call(c->op, cpu_in, c->nin, &c->at, oc, &e)) {
+    printf("FAIL cpu %s: %s\n", c->name, e.msg);
+    nfail++;
+    goto done;
+  }
+  ax_kernel_fn fn = ax_op_table[c->op].is_view ? (ax_kernel_fn)1 : ax_backend_kernels(CUDA0)->fn[c->op];
+  if (!fn) {
+    printf("UNSUPPORTED %s (no CUDA kernel)\n", c->name);
+    nunsup++;
+    goto done;
+  }
+  if (ax_op_call(c->op, gpu_in, c->nin, &c->at, og, &eg)) {
+    printf("FAIL cuda %s: %s\n", c->name, eg.msg);
+    nfail++;
+    goto done;
+  }
+  for (int k = 0; k < nout; k++) {
+    char what[32];
+    snprintf(what, sizeof what, "forward[%d]", k);
+    if (!oc[k] && !og[k]) continue;
+    report(what, c->name, nerr(oc[k], og[k], &e), oc[k] ? tol_of(oc[k]->dtype) : 0, "outputs differ in shape/dtype/presence");
+  }
+  if (c->grad && ax_op_table[c->op].differentiable && ax_dtype_is_float(oc[0]->dtype)) {
+    ax_tensor *w = NULL, *wg = NULL, *pc = NULL, *pg = NULL, *lc = NULL, *lg = NULL;
+    if (ax_randn(oc[0]->shape, oc[0]->ndim, oc[0]->dtype, &w, &e) || ax_to(w, CUDA0, &wg, &e) || ax_mul(oc[0], w, &pc, &e) ||
+        ax_sum(pc, NULL, 0, 0, &lc, &e) || ax_backward(lc, NULL, &e)) {
+      printf("FAIL cpu backward %s: %s\n", c->name, e.msg);
+      nfail++;
+    } else if (ax_mul(og[0], wg, &pg, &eg) || ax_sum(pg, NULL, 0, 0, &lg, &eg) || ax_backward(lg, NULL, &eg)) {
+      printf("FAIL cuda backward %s: %s\n", c->name, eg.msg);
+      nfail++;
+    } else {
+      for (int i = 0; i < c->nin && i < 2; i++)
+        if (cpu_in[i]->requires_grad) report(i ? "grad[1]" : "grad[0]", c->name, nerr(cpu_in[i]->grad, gpu_in[i]->grad, &e),
+                                             tol_of(cpu_in[i]->dtype), "gradient missing or of another shape");
+    }
+    ax_tensor_release(w);
+    ax_tensor_release(wg);
+    ax_tensor_release(pc);
+    ax_tensor_release(pg);
+    ax_tensor_release(lc);
+    ax_tensor_release(lg);
+  }
+done:
+  for (int k = 0; k < AX_MAX_OUTPUTS; k++) {
+    ax_tensor_release(oc[k]);
+    ax_tensor_release(og[k]);
+  }
+  for (int i = 0; i < 4; i++) {
+    ax_tensor_release(cpu_in[i]);
+    ax_tensor_release(gpu_in[i]);
+    ax_tensor_release(c->in[i]);
+  }
+}
+
+static const ax_op UNARY[] = {AX_OP_NEG, AX_OP_ABS, AX_OP_EXP, AX_OP_LOG, AX_OP_SQRT, AX_OP_RSQRT, AX_OP_SIN,
+                              AX_OP_COS, AX_OP_TANH, AX_OP_SIGMOID, AX_OP_RELU, AX_OP_GELU, AX_OP_SILU, AX_OP_ERF,
+                              AX_OP_FLOOR, AX_OP_CEIL, AX_OP_ROUND, AX_OP_SIGN, AX_OP_CLAMP};
+static const ax_op BINARY[] = {AX_OP_ADD, AX_OP_SUB, AX_OP_MUL, AX_OP_DIV, AX_OP_POW, AX_OP_MAXIMUM, AX_OP_MINIMUM,
+                               AX_OP_EQ, AX_OP_NE, AX_OP_LT, AX_OP_LE, AX_OP_GT, AX_OP_GE};
+static const ax_op REDUCE[] = {AX_OP_SUM, AX_OP_MEAN, AX_OP_VAR, AX_OP_STD, AX_OP_NORM, AX_OP_PROD,
+                               AX_OP_MAX, AX_OP_MIN, AX_OP_ARGMAX, AX_OP_ARGMIN};
+
+static void all_cases(ax_dtype dt) {
+  const int64_t s35[] = {3, 5}, s415[] = {4, 1, 5}, s5[] = {5}, s465[] = {4, 6, 5}, s45[] = {4, 5};
+  char name[64];
+  const char *dn = ax_dtype_name(dt);
+#define NAME(op) (snprintf(name, sizeof name, "%s/%s", ax_op_name(op), dn), name)
+  for (size_t i = 0; i < sizeof UNARY / sizeof *UNARY; i++) {
+    ax_op op = UNARY[i];
+    int pos = op == AX_OP_LOG || op == AX_OP_SQRT || op == AX_OP_RSQRT;
+    int64_t s53[] = {5, 3};
+    tcase c = {NAME(op), op, 1, {transposed(pos ? randpos(s53, 2, dt) : randn(s53, 2, dt))}, {.keepdim = 0}, 1};
+    if (op == AX_OP_CLAMP) c.at = (ax_attrs){.a = -0.5, .has_a = 1, .b = 0.7, .has_b = 1};
+    run_case(&c);
+  }
+  {
+    tcase c = {NAME(AX_OP_LOGICAL_NOT), AX_OP_LOGICAL_NOT, 1, {boolmask(s35, 2)}, {.keepdim = 0}, 0};
+    run_case(&c);
+  }
+  for (size_t i = 0; i < sizeof BINARY / sizeof *BINARY; i++) {
+    ax_op op = BINARY[i];
+    int pos = op == AX_OP_POW || op == AX_OP_DIV;
+    tcase c = {NAME(op), op, 2, {pos ? randpos(s415, 3, dt) : randn(s415, 3, dt), transposed(pos ? randpos((int64_t[]){5, 3}, 2, dt) : randn((int64_t[]){5, 3}, 2, dt))}, {.keepdim = 0}, 1};
+    run_case(&c);
+  }
+  {
+    ax_err e;
+    ax_tensor *s = NULL;
+    ax_scalar_f64(2.5, &s, &e);   /* a script number: a CPU 0-d tensor joins a CUDA tensor */
+    tcase c = {"mul-by-number", AX_OP_MUL, 2, {randn(s35, 2, dt), s}, {.keepdim = 0}, 1};
+    run_case(&c);
+  }
+  for (int op = AX_OP_LOGICAL_AND; op <= AX_OP_LOGICAL_OR; op++) {
+    tcase c = {NAME((ax_op)op), (ax_op)op, 2, {boolmask(s35, 2), boolmask(s5, 1)}, {.keepdim = 0}, 0};
+    run_case(&c);
+  }
+  {
+    tcase c = {NAME(AX_OP_WHERE), AX_OP_WHERE, 3, {boolmask(s35, 2), randn(s35, 2, dt), randn(s5, 1, dt)}, {.keepdim = 0}, 1};
+    run_case(&c);
+    tcase m = {NAME(AX_OP_MASKED_FILL), AX_OP_MASKED_FILL, 2, {randn(s35, 2, dt), boolmask(s5, 1)}, {.a = 2.5}, 1};
+    run_case(&m);
+  }
+  for (size_t i = 0; i < sizeof REDUCE / sizeof *REDUCE; i++) {
+    ax_op op = REDUCE[i];
+    int idx = op == AX_OP_MAX || op == AX_OP_MIN || op == AX_OP_ARGMAX || op == AX_OP_ARGMIN;
+    for (int v = 0; v < 3; v++) {   /* 0: one dim, 1: two dims kept, 2: everything */
+      tcase c = {NAME(op), op, 1, {op == AX_OP_PROD ? randpos(s465, 3, dt) : randn(s465, 3, dt)}, {.keepdim = 0}, 1};
+      if (idx) c.at = (ax_attrs){.dim = v == 0 ? 1 : -1, .has_dim = v < 2, .keepdim = v == 1};
+      else if (v == 0) c.at = (ax_attrs){.dims = {1}, .ndims = 1};
+      else if (v == 1) c.at = (ax_attrs){.dims = {0, 2}, .ndims = 2, .keepdim = 1};
+      if (op == AX_OP_VAR || op == AX_OP_STD) c.at.a = 1;
+      if (op == AX_OP_NORM) c.at.a = v == 0 ? 2 : (v == 1 ? 1 : 3);
+      run_case(&c);
+    }
+  }
+  for (int op = AX_OP_CUMSUM; op <= AX_OP_LOG_SOFTMAX; op++)
+    for (int d = 0; d < 3; d++) {
+      tcase c = {NAME((ax_op)op), (ax_op)op, 1, {randn(s465, 3, dt)}, {.dim = d}, 1};
+      run_case(&c);
+    }
+  {
+    tcase a = {NAME(AX_OP_MATMUL), AX_OP_MATMUL, 2, {randn((int64_t[]){2, 3, 64}, 3, dt), transposed(randn((int64_t[]){7, 64}, 2, dt))}, {.keepdim = 0}, 1};
+    run_case(&a);
+    tcase b = {NAME(AX_OP_MATMUL), AX_OP_MATMUL, 2, {randn((int64_t[]){3, 64}, 2, dt), randn((int64_t[]){2, 1, 64, 5}, 4, dt)}, {.keepdim = 0}, 1};
+    run_case(&b);
+  }
+  {
+    tcase g = {NAME(AX_OP_GATHER), AX_OP_GATHER, 2, {randn(s45, 2, dt), randint(5, (int64_t[]){4, 3}, 2)}, {.dim = 1}, 1};
+    run_case(&g);
+    tcase s = {NAME(AX_OP_SCATTER), AX_OP_SCATTER, 3, {randn(s45, 2, dt), randint(4, (int64_t[]){3, 5}, 2), randn(s45, 2, dt)}, {.dim = 0}, 1};
+    run_case(&s);
+    tcase sa = {NAME(AX_OP_SCATTER), AX_OP_SCATTER, 3, {randn(s45, 2, dt), randint(4, (int64_t[]){3, 5}, 2), randn(s45, 2, dt)}, {.dim = 0, .reduce = 1}, 1};
+    run_case(&sa);
+    tcase is = {NAME(AX_OP_INDEX_SELECT), AX_OP_INDEX_SELECT, 2, {transposed(randn((int64_t[]){5, 4}, 2, dt)), randint(4, (int64_t[]){6}, 1)}, {.dim = 0}, 1};
+    run_case(&is);
+    tcase ct = {NAME(AX_OP_CAT), AX_OP_CAT, 3, {randn((int64_t[]){2, 3}, 2, dt), randn((int64_t[]){4, 3}, 2, dt), randn((int64_t[]){1, 3}, 2, dt)}, {.dim = 0}, 1};
+    run_case(&ct);
+    tcase ss = {NAME(AX_OP_SLICE_SCATTER), AX_OP_SLICE_SCATTER, 2, {randn((int64_t[]){6, 4}, 2, dt), randn((int64_t[]){2, 4}, 2, dt)}, {.dim = 0, .start = 1, .stop = 5, .step = 2}, 1};
+    run_case(&ss);
+  }
+  for (int k = 0; k < AX_NDTYPES; k++) {
+    snprintf(name, sizeof name, "cast/%s->%s", dn, ax_dtype_name((ax_dtype)k));
+    tcase c = {name, AX_OP_CAST, 1, {transposed(randn((int64_t[]){5, 3}, 2, dt))}, {.dtype = (ax_dtype)k}, 1};
+    run_case(&c);
+  }
+  {
+    tcase c = {NAME(AX_OP_COPY), AX_OP_COPY, 1, {transposed(randn((int64_t[]){5, 3}, 2, dt))}, {.device = {AX_DEV_CUDA, 0}}, 0};
+    run_case(&c);   /* CPU copy with device cuda = upload; CUDA copy with device cuda = clone */
+  }
+#undef NAME
+}
+
+int main(int argc, char **argv) {
+  const ax_backend *be;
+  ax_err e;
+  if (ax_backend_get(CUDA0, &be, &e)) {
+    printf("SKIP: %s\n", e.msg);
+    return 77;
+  }
+  ax_seed(1234);
+  all_cases(AX_FLOAT32);
+  all_cases(AX_FLOAT64);
+  /* rows the table leaves empty: reported, so the gap stays visible */
+  int empty = 0;
+  for (int op = 0; op < AX_OP_COUNT; op++)
+    if (!ax_op_table[op].is_view && !ax_backend_kernels(CUDA0)->fn[op]) {
+      printf("no CUDA kernel: %s\n", ax_op_name((ax_op)op));
+      empty++;
+    }
+  ax_backend_mem m;
+  if (be->mem_stats && !be->mem_stats(&m, &e))
+    printf("device memory: %zu B in use, %zu B cached, peak %zu B, %llu cudaMalloc calls\n", m.in_use, m.cached, m.peak,
+           (unsigned long long)m.raw_allocs);
+  printf("test_cuda_ops: %d passed, %d failed, %d unsupported cases; %d rows without a CUDA kernel\n", npass, nfail, nunsup,
+         empty);
+  return nfail ? 1 : 0;
+}
