@@ -1425,6 +1425,33 @@ ax_status ax_nn_cross_entropy(ax_tensor *logits, ax_tensor *target, ax_tensor *w
     int64_t s[2] = {-1, c};
     x = RESHAPE(&k, pm, s, 2);
   }
+  if (!k.st && !logits_are_logprobs && !ax_dtype_is_float(target->dtype) && target->dtype != AX_BOOL &&
+      (!weight || (weight->ndim == 1 && weight->shape[0] == c))) {
+    /* class indices: the fused softmax + cross-entropy row (one pass forward, one backward) */
+    int64_t flat[1] = {-1};
+    ax_tensor *tg = RESHAPE(&k, target, flat, 1), *r = NULL;
+    if (!k.st && tg->shape[0] != x->shape[0]) {
+      char a[96], b[96];
+      tmps_free(&k);
+      return ax_err_set(err, AX_E_SHAPE, "cross_entropy: target %s does not fit logits %s",
+                        ax_shape_str(target->shape, target->ndim, a, sizeof a),
+                        ax_shape_str(logits->shape, logits->ndim, b, sizeof b));
+    }
+    if (!k.st) {
+      k.st = ax_cross_entropy(x, tg, weight, ignore_index, red, smoothing, &r, &k.e);
+      keep(&k, r);
+    }
+    if (!k.st && red == 0 && logits->ndim != 2) r = RESHAPE(&k, r, target->shape, target->ndim);
+    if (k.st) {
+      if (err) *err = k.e;
+      ax_status st = k.st;
+      tmps_free(&k);
+      return st;
+    }
+    *out = ax_tensor_retain(r);
+    tmps_free(&k);
+    return AX_OK;
+  }
   ax_tensor *lsm = logits_are_logprobs ? x : LOGSM(&k, x, 1);
   if (weight && (weight->ndim != 1 || weight->shape[0] != c)) {
     tmps_free(&k);

@@ -439,6 +439,67 @@ done:
   return st;
 }
 
+
+/* ---- fused cross-entropy: iv[0] ignore_index, iv[1] reduction, fv[0] label smoothing ---- */
+
+static ax_status ce_check(const char *op, ax_tensor *x, ax_tensor *t, ax_tensor *w, ax_err *err) {
+  char a[96], b[96];
+  if (x->ndim != 2) return ax_err_set(err, AX_E_SHAPE, "%s: logits must be [N, C], got %s", op, ax_shape_str(x->shape, x->ndim, a, sizeof a));
+  if (t->dtype != AX_INT64 || t->ndim != 1 || t->shape[0] != x->shape[0])
+    return ax_err_set(err, AX_E_SHAPE, "%s: target must be int64 [%lld], got %s %s", op, (long long)x->shape[0],
+                      ax_dtype_name(t->dtype), ax_shape_str(t->shape, t->ndim, b, sizeof b));
+  if (w && (w->ndim != 1 || w->shape[0] != x->shape[1]))
+    return ax_err_set(err, AX_E_SHAPE, "%s: weight must have %lld entries (one per class)", op, (long long)x->shape[1]);
+  return AX_OK;
+}
+
+ax_status ax_nn_k_cross_entropy(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  if (nin < 2 || nin > 3) return ax_err_set(err, AX_E_VALUE, "cross_entropy: expects logits, target and an optional weight");
+  int f64;
+  ax_tensor *fl[2] = {in[0], nin > 2 ? in[2] : NULL};
+  ax_status st = float_inputs("cross_entropy", fl, nin > 2 ? 2 : 1, &f64, err);
+  if (st || (st = ce_check("cross_entropy", in[0], in[1], nin > 2 ? in[2] : NULL, err))) return st;
+  int64_t n = in[0]->shape[0], c = in[0]->shape[1], ns[1] = {n};
+  holds h = {{0}, 0};
+  ax_tensor *x, *t, *w = NULL;
+  if ((st = contig(&h, in[0], &x, err)) || (st = contig(&h, in[1], &t, err)) || (nin > 2 && (st = contig(&h, in[2], &w, err))))
+    goto done;
+  ax_nn_reduction red = (ax_nn_reduction)at->iv[1];
+  if ((st = empty(ns, red == AX_NN_REDUCE_NONE ? 1 : 0, in[0]->dtype, &out[0], err)) || (st = empty(ns, 1, in[0]->dtype, &out[1], err)))
+    goto done;
+  const int64_t *tp = (const int64_t *)t->storage->data + t->offset;
+  st = f64 ? ax_nn_cross_entropy_fwd_f64(n, c, F64(x), tp, PTR(w, 1), at->iv[0], at->fv[0], red, F64(out[0]), F64(out[1]), err)
+           : ax_nn_cross_entropy_fwd_f32(n, c, F32(x), tp, PTR(w, 0), at->iv[0], at->fv[0], red, F32(out[0]), F32(out[1]), err);
+done:
+  if (st) release_outs(out, 2);
+  holds_free(&h);
+  return st;
+}
+
+/* in: logits, target, dloss, lse [, weight] -> dlogits */
+ax_status ax_nn_k_cross_entropy_bwd(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  if (nin < 4 || nin > 5) return ax_err_set(err, AX_E_VALUE, "cross_entropy_backward: expects 4 or 5 inputs");
+  int f64;
+  ax_tensor *fl[3] = {in[0], in[2], in[3]};
+  ax_status st = float_inputs("cross_entropy_backward", fl, 3, &f64, err);
+  if (st) return st;
+  int64_t n = in[0]->shape[0], c = in[0]->shape[1];
+  holds h = {{0}, 0};
+  ax_tensor *x, *t, *dl, *lse, *w = NULL;
+  if ((st = contig(&h, in[0], &x, err)) || (st = contig(&h, in[1], &t, err)) || (st = contig(&h, in[2], &dl, err)) ||
+      (st = contig(&h, in[3], &lse, err)) || (nin > 4 && (st = contig(&h, in[4], &w, err))))
+    goto done;
+  if ((st = empty(in[0]->shape, 2, in[0]->dtype, &out[0], err))) goto done;
+  const int64_t *tp = (const int64_t *)t->storage->data + t->offset;
+  ax_nn_reduction red = (ax_nn_reduction)at->iv[1];
+  st = f64 ? ax_nn_cross_entropy_bwd_f64(n, c, F64(x), tp, PTR(w, 1), at->iv[0], at->fv[0], red, F64(lse), F64(dl), F64(out[0]), err)
+           : ax_nn_cross_entropy_bwd_f32(n, c, F32(x), tp, PTR(w, 0), at->iv[0], at->fv[0], red, F32(lse), F32(dl), F32(out[0]), err);
+done:
+  if (st) release_outs(out, 1);
+  holds_free(&h);
+  return st;
+}
+
 /* ---- backward rules ---- */
 
 #define NEED(i) (n->in[i]->requires_grad)
@@ -507,6 +568,14 @@ ax_status ax_nn_g_layer_norm(const ax_node *n, ax_tensor *g, ax_tensor **gin, ax
   ax_tensor *in[5] = {n->in[0], g, n->in[1], n->aux[0], n->aux[1]};
   int map[3] = {NEED(0) ? 0 : -1, NEED(1) ? 1 : -1, NEED(2) ? 2 : -1};
   return run_bwd(AX_OP_LAYER_NORM_BWD, in, 5, &n->attrs, map, 3, gin, err);
+}
+
+
+ax_status ax_nn_g_cross_entropy(const ax_node *n, ax_tensor *g, ax_tensor **gin, ax_err *err) {
+  if (!NEED(0)) return AX_OK;   /* targets and class weights get no gradient */
+  ax_tensor *in[5] = {n->in[0], n->in[1], g, n->aux[0], n->nin > 2 ? n->in[2] : NULL};
+  int map[1] = {0};
+  return run_bwd(AX_OP_CROSS_ENTROPY_BWD, in, n->nin > 2 ? 5 : 4, &n->attrs, map, 1, gin, err);
 }
 
 /* ---- front ends (ax_nn.h) ---- */
@@ -640,5 +709,28 @@ ax_status ax_layer_norm(ax_tensor *x, int nd, ax_tensor *weight, ax_tensor *bias
   }
   ax_tensor_release(w);
   ax_tensor_release(b);
+  return st;
+}
+
+ax_status ax_cross_entropy(ax_tensor *logits, ax_tensor *target, ax_tensor *weight, int64_t ignore_index, int red,
+                           double label_smoothing, ax_tensor **out, ax_err *err) {
+  ax_attrs at;
+  memset(&at, 0, sizeof at);
+  at.iv[0] = ignore_index;
+  at.iv[1] = red;
+  at.fv[0] = label_smoothing;
+  ax_tensor *t = NULL, *w = NULL;
+  ax_status st = AX_OK;
+  int was = ax_grad_enabled();
+  ax_set_grad_enabled(0);   /* dtype fixes of the target and weight are not part of the graph */
+  st = ax_cast(target, AX_INT64, &t, err);
+  if (!st && weight) st = ax_cast(weight, logits->dtype, &w, err);
+  ax_set_grad_enabled(was);
+  if (!st) {
+    ax_tensor *in[3] = {logits, t, w};
+    st = call1(AX_OP_CROSS_ENTROPY, in, w ? 3 : 2, &at, out, err);
+  }
+  ax_tensor_release(t);
+  ax_tensor_release(w);
   return st;
 }

@@ -35,4 +35,9 @@ ax_status ax_batch_norm(ax_tensor *x, ax_tensor *running_mean, ax_tensor *runnin
 ax_status ax_layer_norm(ax_tensor *x, int nd, ax_tensor *weight, ax_tensor *bias, double eps, ax_tensor **out,
                         ax_err *err);
 
+/* Fused softmax + cross-entropy: logits [N, C], class indices [N] (int64/int32), weight [C] or NULL.
+** red: 0 none ([N]), 1 mean, 2 sum; PyTorch's ignore_index and label_smoothing semantics. */
+ax_status ax_cross_entropy(ax_tensor *logits, ax_tensor *target, ax_tensor *weight, int64_t ignore_index, int red,
+                           double label_smoothing, ax_tensor **out, ax_err *err);
+
 #endif

@@ -19,6 +19,8 @@
   X(BATCH_NORM, "batch_norm", 5, 3, 1, 0)   /* x w b rmean rvar -> y, mean, rstd */ \
   X(BATCH_NORM_BWD, "batch_norm_backward", 5, 3, 0, 0)   /* x dy w s1 s2 -> dx dw db */ \
   X(LAYER_NORM, "layer_norm", 3, 3, 1, 0)   /* x w b -> y, mean, rstd */          \
-  X(LAYER_NORM_BWD, "layer_norm_backward", 5, 3, 0, 0)   /* x dy w mean rstd -> dx dw db */
+  X(LAYER_NORM_BWD, "layer_norm_backward", 5, 3, 0, 0)   /* x dy w mean rstd -> dx dw db */ \
+  X(CROSS_ENTROPY, "cross_entropy", -1, 2, 1, 0)  /* logits [n, c], target [n] i64 [, weight [c]] -> loss, lse */ \
+  X(CROSS_ENTROPY_BWD, "cross_entropy_backward", -1, 1, 0, 0)   /* logits target dloss lse [, weight] -> dlogits */
 
 #endif
