@@ -85,15 +85,19 @@ ax_status ax_zeros(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out,
 ax_status ax_ones(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, ax_err *err) {
   return ax_full(shape, ndim, 1, dt, out, err);
 }
-ax_status ax_zeros_like(const ax_tensor *t, ax_tensor **out, ax_err *err) {
-  return ax_full(t->shape, t->ndim, 0, t->dtype, out, err);
-}
-ax_status ax_ones_like(const ax_tensor *t, ax_tensor **out, ax_err *err) {
-  return ax_full(t->shape, t->ndim, 1, t->dtype, out, err);
-}
+/* *_like tensors live on t's device, as in PyTorch (backward rules build zeros_like on the
+** gradient's device): made on the CPU, then moved with one upload. */
 ax_status ax_full_like(const ax_tensor *t, double v, ax_tensor **out, ax_err *err) {
-  return ax_full(t->shape, t->ndim, v, t->dtype, out, err);
+  if (t->storage->device.type == AX_DEV_CPU) return ax_full(t->shape, t->ndim, v, t->dtype, out, err);
+  ax_tensor *c;
+  ax_status s = ax_full(t->shape, t->ndim, v, t->dtype, &c, err);
+  if (s) return s;
+  s = ax_to(c, t->storage->device, out, err);
+  ax_tensor_release(c);
+  return s;
 }
+ax_status ax_zeros_like(const ax_tensor *t, ax_tensor **out, ax_err *err) { return ax_full_like(t, 0, out, err); }
+ax_status ax_ones_like(const ax_tensor *t, ax_tensor **out, ax_err *err) { return ax_full_like(t, 1, out, err); }
 
 ax_status ax_arange(double start, double stop, double step, ax_dtype dt, ax_tensor **out, ax_err *err) {
   if (step == 0 || step != step) return ax_err_set(err, AX_E_VALUE, "arange: step must be nonzero");

@@ -55,14 +55,18 @@ ax_status ax_op_call(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at
                       row->nin < 0 ? 1 : row->nin, (row->nin == 1 || row->nin < 0) ? "" : "s", nin);
   for (int i = 0; i < nin; i++)
     if (!in[i]) return ax_err_set(err, AX_E_VALUE, "%s: input %d is missing", row->name, i);
-  ax_device dev = in[0]->storage->device;
-  for (int i = 1; i < nin; i++)
-    if (!ax_device_eq(dev, in[i]->storage->device)) {
+  /* A CPU 0-d tensor (a script number, a backward rule's constant) may join tensors on another
+  ** device, as in PyTorch; that device's kernel moves it. All other inputs share one device. */
+  int r = 0;
+  while (r < nin - 1 && in[r]->ndim == 0 && in[r]->storage->device.type == AX_DEV_CPU) r++;
+  ax_device dev = in[r]->storage->device;
+  for (int i = 0; i < nin; i++)
+    if (!ax_device_eq(dev, in[i]->storage->device) && !(in[i]->ndim == 0 && in[i]->storage->device.type == AX_DEV_CPU)) {
       char da[32], db[32], sa[160], sb[160];
       ax_device_format(dev, da, sizeof da);
       ax_device_format(in[i]->storage->device, db, sizeof db);
       return ax_err_set(err, AX_E_DEVICE, "%s: tensors on different devices: %s %s and %s %s", row->name, da,
-                        ax_shape_str(in[0]->shape, in[0]->ndim, sa, sizeof sa), db,
+                        ax_shape_str(in[r]->shape, in[r]->ndim, sa, sizeof sa), db,
                         ax_shape_str(in[i]->shape, in[i]->ndim, sb, sizeof sb));
     }
   ax_kernel_fn fn = NULL;

@@ -121,15 +121,21 @@ ax_status cpu_cast(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor 
 }
 
 ax_status cpu_copy(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
-  if (at->device.type != AX_DEV_CPU) {
-    char b[32];
-    ax_device_format(at->device, b, sizeof b);
-    return ax_err_set(err, AX_E_DEVICE, "copy: device %s is not available in this build", b);
-  }
   ax_tensor *o;
   ax_status s = cpu_new(in[0]->shape, in[0]->ndim, in[0]->dtype, &o, err);
   if (s) return s;
   cpu_copy_into(o, in[0], err);
+  if (at->device.type != AX_DEV_CPU) {   /* to another device: one upload of the packed copy */
+    ax_tensor *d = NULL;
+    if (!(s = ax_tensor_empty(o->shape, o->ndim, o->dtype, at->device, &d, err)) && ax_numel(o) > 0)
+      s = d->storage->be->upload(d->storage->data, o->storage->data, (size_t)ax_numel(o) * ax_dtype_size(o->dtype), err);
+    ax_tensor_release(o);
+    if (s) {
+      ax_tensor_release(d);
+      return s;
+    }
+    o = d;
+  }
   *out = o;
   return AX_OK;
 }
