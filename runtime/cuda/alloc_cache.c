@@ -105,14 +105,12 @@ static void drain(ax_cache *c, ax_cache_block **head) {
 void ax_cache_trim(ax_cache *c) {
   for (int i = 0; i < AX_CACHE_NSMALL; i++) drain(c, &c->small[i]);
   drain(c, &c->large);
-  c->st.trims++;
-}
-
-void ax_cache_fini(ax_cache *c) {
-  ax_cache_trim(c);
-  while (c->spare) {
+  while (c->spare) {   /* the list nodes go too: after a trim the cache holds no host memory */
     ax_cache_block *b = c->spare;
     c->spare = b->next;
     ax_free(b, sizeof *b);
   }
+  c->st.trims++;
 }
+
+void ax_cache_fini(ax_cache *c) { ax_cache_trim(c); }

@@ -49,9 +49,10 @@ size_t ax_cache_round(size_t n);
 void *ax_cache_alloc(ax_cache *c, size_t n);
 /* Give back a block from ax_cache_alloc with the same n: it goes on its free list. */
 void ax_cache_free(ax_cache *c, void *p, size_t n);
-/* Return every cached block to raw_free (memory pressure, shutdown, leak checks). */
+/* Return every cached block to raw_free and free the list nodes (memory pressure, shutdown,
+** leak checks: afterwards the cache holds no host memory). */
 void ax_cache_trim(ax_cache *c);
-/* Trim, then free the list nodes. Blocks still in use are the caller's (leak). */
+/* The same as trim; blocks still in use are the caller's (a leak). */
 void ax_cache_fini(ax_cache *c);
 
 #endif

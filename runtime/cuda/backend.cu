@@ -13,7 +13,7 @@ static pthread_once_t g_probe_once = PTHREAD_ONCE_INIT;
 static int g_ndev;
 static cudaError_t g_probe_err;
 static pthread_mutex_t g_init_mu = PTHREAD_MUTEX_INITIALIZER;
-static char g_init_msg[256];   /* first context-creation failure, repeated to later callers */
+static char g_init_msg[sizeof(((ax_err *)0)->msg)];   /* first context-creation failure, repeated to later callers */
 
 ax_status cu_fail(ax_err *err, const char *op, cudaError_t e) {
   return ax_err_set(err, e == cudaErrorMemoryAllocation ? AX_E_NOMEM : AX_E_RUNTIME, "%s: CUDA error on cuda:0: %s (%s)",
@@ -74,8 +74,6 @@ static ax_status ctx_init(ax_cuda_ctx *c, ax_err *err) {
   if ((e = cudaMallocHost(&c->staging, CU_STAGING_BYTES)) != cudaSuccess) return cu_fail(err, "cuda", e);
   c->staging_n = CU_STAGING_BYTES;
   ax_cache_init(&c->cache, (ax_cache_ops){raw_alloc, raw_free, c});
-  c->flag = (int *)ax_cache_alloc(&c->cache, sizeof(int));
-  if (!c->flag) return ax_err_set(err, AX_E_NOMEM, "cuda: out of device memory creating the context");
   c->device = 0;
   return AX_OK;
 }

@@ -27,7 +27,6 @@ typedef struct ax_cuda_ctx {
   ax_cache cache;               /* caching allocator over cudaMalloc */
   void *staging;                /* pinned host buffer for upload/download */
   size_t staging_n;
-  int *flag;                    /* device int used by kernels to report a bad index */
 } ax_cuda_ctx;
 
 #define CU_STAGING_BYTES ((size_t)8 << 20)   /* transfers go through 8 MiB pinned chunks */

@@ -104,6 +104,7 @@ int main(void) {
   CHECK(c.st.in_use == in_use);
   f.fail_always = 0;
   invariant(&c, &f);
+  CHECK(ax_mem_live() == 0);   /* after a trim with nothing in use, no host bookkeeping is left */
 
   ax_cache_fini(&c);
   CHECK(f.held == 0);
