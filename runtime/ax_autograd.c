@@ -130,7 +130,7 @@ static ax_status topo(ax_node *root, nodevec *order, ax_err *err) {
     if ((int)i < n->nin) {
       idx.v[idx.n - 1] = (ax_node *)(i + 1);
       ax_tensor *t = n->in[i];
-      if (t->requires_grad && t->node && t->node->mark != e) {
+      if (t && t->requires_grad && t->node && t->node->mark != e) {
         t->node->mark = e;
         if (!push(&stack, t->node) || !push(&idx, NULL)) goto oom;
       }
@@ -201,7 +201,25 @@ static ax_status check_versions(const ax_node *n, ax_err *err) {
   return AX_OK;
 }
 
-ax_status ax_backward(ax_tensor *loss, ax_tensor *grad, ax_err *err) {
+ax_status ax_backward(ax_tensor *loss, ax_tensor *grad, ax_err *err) { return ax_backward_ex(loss, grad, 1, err); }
+
+/* Release what a processed node saved. Called in topological order (deepest node first): releasing
+** node k's inputs can only free nodes that come before it, which are already stripped. */
+static void strip_node(ax_node *n) {
+  for (int i = 0; i < n->nin; i++) {
+    ax_tensor_release(n->in[i]);
+    n->in[i] = NULL;
+  }
+  ax_tensor_release(n->out);
+  n->out = NULL;
+  for (int i = 0; i < AX_MAX_OUTPUTS - 1; i++) {
+    ax_tensor_release(n->aux[i]);
+    n->aux[i] = NULL;
+  }
+  n->freed = 1;
+}
+
+ax_status ax_backward_ex(ax_tensor *loss, ax_tensor *grad, int retain_graph, ax_err *err) {
   char sa[160], sb[160];
   if (!loss->requires_grad)
     return ax_err_set(err, AX_E_VALUE, "backward: tensor does not require grad and has no grad_fn "
@@ -248,6 +266,13 @@ ax_status ax_backward(ax_tensor *loss, ax_tensor *grad, ax_err *err) {
       break;
     }
     for (int i = 0; i < n->nin; i++) gin[i] = NULL;
+    if (n->freed) {
+      s = ax_err_set(err, AX_E_VALUE, "backward: the graph through %s was already freed by an earlier backward; "
+                     "pass retain_graph: true to the first backward to run it twice", ax_op_name(n->op));
+      ax_tensor_release(gn);
+      if (gin != gin_small) ax_free(gin, sizeof *gin * (size_t)n->nin);
+      break;
+    }
     if ((s = check_versions(n, err))) {
       ax_tensor_release(gn);
       if (gin != gin_small) ax_free(gin, sizeof *gin * (size_t)n->nin);
@@ -267,6 +292,8 @@ ax_status ax_backward(ax_tensor *loss, ax_tensor *grad, ax_err *err) {
     ax_tensor_release(order.v[k]->gacc);
     order.v[k]->gacc = NULL;
   }
+  if (!s && !retain_graph)
+    for (size_t k = 0; k < order.n; k++) strip_node(order.v[k]);
   vec_free(&order);
   ax_set_grad_enabled(was);
   return s;

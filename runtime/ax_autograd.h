@@ -21,6 +21,7 @@ typedef struct ax_node {
   uint64_t out_version;
   ax_tensor *gacc;             /* gradient accumulated during one backward pass */
   uint64_t mark;               /* DFS epoch */
+  uint8_t freed;               /* saved tensors released by a backward without retain_graph */
 } ax_node;
 
 /* dL/dinputs from dL/dout g. gin has n->nin slots, all NULL on entry; a rule fills the slots of

@@ -184,6 +184,10 @@ int ax_is_leaf(const ax_tensor *t);
 /* Reverse pass from loss. grad may be NULL only when loss has one element. Leaves that require
 ** grad accumulate into ->grad (created on first use). The graph is kept (retain_graph). */
 ax_status ax_backward(ax_tensor *loss, ax_tensor *grad, ax_err *err);
+/* As ax_backward, then (retain_graph 0, PyTorch's default) release every tensor the graph saved, as
+** the pass goes: memory of a training step is freed by its backward, not when the loss is collected.
+** A later backward through the same graph is an error naming retain_graph. */
+ax_status ax_backward_ex(ax_tensor *loss, ax_tensor *grad, int retain_graph, ax_err *err);
 void ax_zero_grad(ax_tensor *t);                   /* drops t->grad */
 
 /* ---- printing (ax_print.c) ---- */

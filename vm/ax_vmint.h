@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include "ax_opcodes.h"
+#include "ax_mem.h"
 #include "ax_vm.h"
 
 #define AX_STACK_VALUES (1 << 19)   /* 8 MiB of value stack */
@@ -99,8 +100,13 @@ bool ax_list_reserve(ax_vm *vm, ax_list *l, int64_t cap);
 
 /* gc.c */
 void ax_gc_collect(ax_vm *vm);
+/* The trigger counts every byte allocated through the choke point (runtime/ax_mem.h), not only the
+** GC heap: a dead tensor value can hold an autograd graph of saved activations that no per-value
+** count sees, so pacing by the heap alone let training steps pile up gigabytes before a collection. */
 static inline void ax_gc_maybe(ax_vm *vm) {
   size_t used = vm->heap_bytes + (vm->pressure > 0 ? (size_t)vm->pressure : 0);
+  size_t all = ax_mem_live();
+  if (all > used) used = all;
   if (used > vm->next_gc && !vm->gc_paused) ax_gc_collect(vm);
 }
 

@@ -127,6 +127,8 @@ void ax_gc_collect(ax_vm *vm) {
     }
   }
   size_t live = vm->heap_bytes + (vm->pressure > 0 ? (size_t)vm->pressure : 0);
+  size_t all = ax_mem_live();   /* tensors and autograd graphs too (see ax_gc_maybe) */
+  if (all > live) live = all;
   vm->next_gc = live * 2 < (1u << 20) ? (1u << 20) : live * 2;
   /* under a memory limit, collect before garbage alone could exhaust it */
   size_t lim = ax_mem_limit();

@@ -13,23 +13,25 @@
 
 /* ---- the foreign class ---- */
 
+/* GC pressure: each script value counts the bytes its view spans while it is alive, so the GC
+** runs as often as the tensor memory it could free warrants (and the count falls when it does). */
+static long long t_bytes(const ax_tensor *t) { return (long long)ax_numel(t) * (long long)ax_dtype_size(t->dtype); }
+
 static void t_finalize(ax_vm *vm, void *data) {
   ax_tensor *t = data;
-  (void)vm;
+  ax_vm_add_pressure(vm, -t_bytes(t));
   ax_tensor_release(t);
 }
 
 ax_tensor *ax_value_tensor(ax_value v) { return ax_foreign_data(v, &ax_tensor_class); }
 
 bool ax_push_tensor(ax_vm *vm, ax_tensor *t, ax_value *out) {
-  size_t bytes = t->storage ? t->storage->nbytes : 0;
   ax_value v = ax_foreign_new(vm, &ax_tensor_class, t);
   if (AX_IS_NIL(v)) {
     ax_tensor_release(t);
     return false;
   }
-  /* Storage shared by views is counted once per view: pressure is a hint, not an account. */
-  ax_vm_add_pressure(vm, (long long)(bytes < (1u << 20) ? bytes : (1u << 20)));
+  ax_vm_add_pressure(vm, t_bytes(t));   /* given back by t_finalize */
   *out = v;
   return true;
 }
@@ -1037,11 +1039,14 @@ static bool m_bool(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_valu
   return cast_method(vm, args, AX_BOOL, out);
 }
 
-static bool do_backward(ax_vm *vm, ax_tensor *loss, ax_value gradv) {
+static bool do_backward(ax_vm *vm, ax_tensor *loss, ax_value gradv, const ax_kw *kw) {
   ax_tensor *g = NULL;
+  ax_value rv;
+  bool retain = false;
+  if (ax_kw_get(kw, "retain_graph", &rv) && !ax_vm_truthy(vm, rv, &retain)) return false;
   if (!AX_IS_NIL(gradv) && !ax_value_to_tensor(vm, "backward", gradv, loss->dtype, &g)) return false;
   ax_err e;
-  ax_status st = ax_backward(loss, g, &e);
+  ax_status st = ax_backward_ex(loss, g, retain, &e);   /* frees the graph unless retain_graph: true */
   ax_tensor_release(g);
   return st ? ax_raise_rt(vm, st, &e) : true;
 }
@@ -1051,7 +1056,7 @@ static bool m_backward(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
   if (argc > 1) g = args[1];
   if (ax_kw_get(kw, "gradient", &v)) g = v;
   *out = AX_NIL;
-  return do_backward(vm, SELF, g);
+  return do_backward(vm, SELF, g, kw);
 }
 
 static bool m_numel(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -1640,7 +1645,7 @@ static bool f_backward(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
   if (argc > 1) g = args[1];
   if (ax_kw_get(kw, "gradient", &v)) g = v;
   *out = AX_NIL;
-  return do_backward(vm, loss, g);
+  return do_backward(vm, loss, g, kw);
 }
 
 static bool f_param(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {

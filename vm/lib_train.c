@@ -887,7 +887,7 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
         }
         if (ok) {
           ax_net_visit(net, "", zero_grad_visit, NULL);   /* model.zero_grad(): every parameter */
-          ax_status st = ax_backward(tot ? tot : loss_t, NULL, &e);
+          ax_status st = ax_backward_ex(tot ? tot : loss_t, NULL, 0, &e);   /* frees the step's graph */
           if (st) ok = ax_raise_rt(vm, st, &e);
           if (ok) ok = ax_optim_resolve(vm, optv);
           if (ok && clip > 0) {
