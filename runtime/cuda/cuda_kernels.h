@@ -23,6 +23,9 @@ ax_status cuda_cat(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor 
 ax_status cuda_slice_scatter(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
 ax_status cuda_cast(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
 ax_status cuda_copy(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+/* neural rows (norm.cu) */
+ax_status cuda_layer_norm(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cuda_layer_norm_bwd(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
 
 #ifdef __cplusplus
 }

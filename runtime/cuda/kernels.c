@@ -1,8 +1,14 @@
 /* runtime/cuda/kernels.c — the CUDA kernel table: one designated initializer per op row (plain C,
 ** because C++ has no array designators). Invariant: a row without a CUDA kernel stays NULL, so
 ** ax_op_call reports "<op>: unsupported on cuda:0"; no slot returns success without the work.
-** The neural rows (conv, pools, norms, attention, losses, optimizers) are all NULL for now. */
+** Of the neural rows only layer_norm (and its backward row) has a CUDA kernel so far. */
 #include "cuda_kernels.h"
+
+#if defined(__has_include) && !defined(AX_NO_NN_ROWS)   /* the neural rows are in the op list */
+#if __has_include("../neural/ax_nn_oplist.h")
+#define AX_NN_ROWS_PRESENT 1
+#endif
+#endif
 
 #define UNARY(E) static ax_status k_##E(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) { return cuda_unary(AX_OP_##E, in, nin, at, out, err); }
 #define BINARY(E) static ax_status k_##E(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) { return cuda_binary(AX_OP_##E, in, nin, at, out, err); }
@@ -38,4 +44,8 @@ const ax_kernel_table ax_cuda_kernels = {{
     [AX_OP_SLICE_SCATTER] = cuda_slice_scatter,
     [AX_OP_CAST] = cuda_cast,
     [AX_OP_COPY] = cuda_copy,
+#ifdef AX_NN_ROWS_PRESENT
+    [AX_OP_LAYER_NORM] = cuda_layer_norm,
+    [AX_OP_LAYER_NORM_BWD] = cuda_layer_norm_bwd,
+#endif
 }};

@@ -292,6 +292,16 @@ static void all_cases(ax_dtype dt) {
     tcase ss = {NAME(AX_OP_SLICE_SCATTER), AX_OP_SLICE_SCATTER, 2, {randn((int64_t[]){6, 4}, 2, dt), randn((int64_t[]){2, 4}, 2, dt)}, {.dim = 0, .start = 1, .stop = 5, .step = 2}, 1};
     run_case(&ss);
   }
+#if defined(__has_include) && !defined(AX_NO_NN_ROWS)
+#if __has_include("neural/ax_nn_oplist.h")
+  {   /* neural rows with a CUDA kernel; the backward row runs through the gradient check */
+    tcase ln = {NAME(AX_OP_LAYER_NORM), AX_OP_LAYER_NORM, 3, {transposed(randn((int64_t[]){6, 4}, 2, dt)), randn((int64_t[]){4}, 1, dt), randn((int64_t[]){4}, 1, dt)}, {.iv = {1}, .fv = {1e-5}}, 1};
+    run_case(&ln);
+    tcase l2 = {NAME(AX_OP_LAYER_NORM), AX_OP_LAYER_NORM, 3, {randn(s465, 3, dt), randn((int64_t[]){6, 5}, 2, dt), randn((int64_t[]){6, 5}, 2, dt)}, {.iv = {2}, .fv = {1e-5}}, 1};
+    run_case(&l2);
+  }
+#endif
+#endif
   for (int k = 0; k < AX_NDTYPES; k++) {
     snprintf(name, sizeof name, "cast/%s->%s", dn, ax_dtype_name((ax_dtype)k));
     tcase c = {name, AX_OP_CAST, 1, {transposed(randn((int64_t[]){5, 3}, 2, dt))}, {.dtype = (ax_dtype)k}, 1};
