@@ -1383,7 +1383,7 @@ static void cmd_profile(dbg *d, const char *arg) {
     for (int j = i; j > 0 && d->prof_lines_t[order[j]] > d->prof_lines_t[order[j - 1]]; j--) {
       int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
     }
-  out("per line of the main script (time until the next line starts, so a call counts on its line; alloc: growth of live memory):\n");
+  out("per line of the main script (time until the next line event: natives count on the line that calls them; alloc: growth of live memory):\n");
   out("  %-6s %8s %12s %12s\n", "line", "hits", "time ms", "alloc");
   for (int i = 0; i < n && i < 20; i++) {
     char a[32];
@@ -1599,6 +1599,34 @@ static void on_sigint(int sig) {
   *interrupted_flag() = 1;
 }
 
+/* Lines of the main script that have code (this proto and the functions nested in it). */
+static void code_lines(ax_proto *p, unsigned char *has, int nlines, int depth) {
+  if (depth > 64) return;
+  for (int i = 0; i < p->nlines; i++)
+    if (p->lines[i].line > 0 && p->lines[i].line < nlines) has[p->lines[i].line] = 1;
+  for (int i = 0; i < p->nconsts; i++)
+    if (ax_is_kind(p->consts[i], AX_O_PROTO)) code_lines((ax_proto *)p->consts[i].as.o, has, nlines, depth + 1);
+}
+
+/* A breakpoint on a line without code (blank, comment, `}`) moves to the next line with code. */
+static void move_breakpoints(dbg *d, ax_proto *top) {
+  int nlines = 2;
+  for (size_t i = 0; i < d->srclen; i++) nlines += d->src[i] == '\n';
+  unsigned char *has = calloc((size_t)nlines, 1);
+  if (!has) return;
+  code_lines(top, has, nlines, 0);
+  for (int i = 0; i < d->nbps; i++) {
+    bp *b = &d->bps[i];
+    if (b->kind != BP_LINE || b->file || b->line >= nlines || has[b->line]) continue;
+    int l = b->line;
+    while (l < nlines && !has[l]) l++;
+    if (l >= nlines) continue;
+    out("Breakpoint %d moved from line %d to line %d (the next line with code).\n", b->id, b->line, l);
+    b->line = l;
+  }
+  free(has);
+}
+
 /* One run of the program in a fresh VM. */
 static void run_program(dbg *d) {
   size_t len = 0;
@@ -1623,6 +1651,7 @@ static void run_program(dbg *d) {
     d->vm = NULL;
     return;
   }
+  move_breakpoints(d, p);
   d->end = END_NONE;
   d->depth = 0;
   d->row_proto = NULL;
