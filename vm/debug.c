@@ -263,7 +263,7 @@ static void print_tensor(ax_vm *vm, const char *label, ax_value v, const ax_tens
   out("%s%s%s\n", label ? label : "", label ? " = " : "", head);
   tstats s;
   if (tensor_stats(t, &s) && s.n)
-    out("  min %.6g  max %.6g  mean %.6g  std %.6g  nan %lld  inf %lld%s\n", s.min, s.max, s.mean, s.std,
+    out("  min %.5g  max %.5g  mean %.5g  std %.5g  nan %lld  inf %lld%s\n", s.min, s.max, s.mean, s.std,
         (long long)s.nan, (long long)s.inf, t->requires_grad ? "  requires_grad" : "");
   if (AX_IS_NIL(v)) return;
   /* a truncated print: at most 6 lines */
@@ -1165,7 +1165,7 @@ static bool layer_param(void *ud, const char *name, ax_tensor *t, int is_buffer)
   if (t->grad) {
     tstats s;
     tensor_stats(t->grad, &s);
-    out("  param  %-20s %s  grad norm %.6g%s\n", name, head, s.norm, s.nan || s.inf ? "  (NaN/Inf!)" : "");
+    out("  param  %-20s %s  grad norm %.5g%s\n", name, head, s.norm, s.nan || s.inf ? "  (NaN/Inf!)" : "");
   } else {
     out("  param  %-20s %s  grad none\n", name, head);
   }
@@ -1208,7 +1208,7 @@ static void print_grad(ax_vm *vm, const char *name, ax_tensor *t) {
   ax_push_tensor(vm, ax_tensor_retain(t->grad), &gv);
   print_tensor(vm, label, gv, t->grad);
   vm->gc_paused--;
-  if (tensor_stats(t->grad, &s)) out("  norm %.6g\n", s.norm);
+  if (tensor_stats(t->grad, &s)) out("  norm %.5g\n", s.norm);
 }
 
 static bool grad_visit(void *ud, const char *name, ax_tensor *t, int is_buffer) {
@@ -1222,7 +1222,7 @@ static bool grad_visit(void *ud, const char *name, ax_tensor *t, int is_buffer) 
     if (t->grad) {
       tstats s;
       tensor_stats(t->grad, &s);
-      out("  %-24s %s  grad norm %.6g  nan %lld  inf %lld\n", name, head, s.norm, (long long)s.nan, (long long)s.inf);
+      out("  %-24s %s  grad norm %.5g  nan %lld  inf %lld\n", name, head, s.norm, (long long)s.nan, (long long)s.inf);
     } else {
       out("  %-24s %s  grad none\n", name, head);
     }
