@@ -806,8 +806,13 @@ bool ax_debug_layer(ax_vm *vm, int phase, const char *net, const char *member, a
     layer_frame *lf = &d->layers[d->nlayers - 1];
     layer_title(lf, title, sizeof title);
     ax_shape_str(lf->in_shape, lf->in_nd, sh, sizeof sh);
+    if (ax_interrupted) {   /* Ctrl-C inside a long native (train()): pause at the next layer */
+      ax_interrupted = 0;
+      d->pause_req = true;
+    }
     bp *b = find_bp(d, BP_LAYER, NULL, 0, member, false);
     if (b || d->mode == M_STEP || d->pause_req) {
+      if (!b && d->mode != M_STEP) out("\nProgram paused (interrupt).");
       if (b) announce_bp(d, b);
       else out("\n");
       out("entering layer %s, input %s\n", title, sh);

@@ -854,7 +854,8 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = train_sigint;
-  sigaction(SIGINT, &sa, &prev_sigint);
+  bool own_sigint = !vm->debugger;   /* under the debugger, Ctrl-C pauses at the next layer instead */
+  if (own_sigint) sigaction(SIGINT, &sa, &prev_sigint);
   bool interrupted = false, stop = false;
 
   for (int64_t ep = 1; ep <= epochs && ok && !stop; ep++) {
@@ -1045,7 +1046,7 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
     ax_vm_pop_root(vm, 1);
     if (interrupted) break;
   }
-  sigaction(SIGINT, &prev_sigint, NULL);
+  if (own_sigint) sigaction(SIGINT, &prev_sigint, NULL);
   ax_net_set_logits_mode(net, prev_lm, &has_sm);
   if (ok && interrupted) {
     /* first Ctrl-C: the batch is done; save where a checkpoint is configured, then exit 130 */
