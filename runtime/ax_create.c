@@ -85,16 +85,20 @@ ax_status ax_zeros(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out,
 ax_status ax_ones(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, ax_err *err) {
   return ax_full(shape, ndim, 1, dt, out, err);
 }
-/* *_like tensors live on t's device, as in PyTorch (backward rules build zeros_like on the
-** gradient's device): made on the CPU, then moved with one upload. */
-ax_status ax_full_like(const ax_tensor *t, double v, ax_tensor **out, ax_err *err) {
-  if (t->storage->device.type == AX_DEV_CPU) return ax_full(t->shape, t->ndim, v, t->dtype, out, err);
-  ax_tensor *c;
-  ax_status s = ax_full(t->shape, t->ndim, v, t->dtype, &c, err);
-  if (s) return s;
+/* *_like tensors (full, zeros, ones, rand, randn, dropout masks) live on t's device, as in
+** PyTorch (backward rules build zeros_like on the gradient's device): made on the CPU, random
+** ones by the one Philox stream (a seed gives the same numbers on every device), then moved with
+** one upload. s is the status of making *out on the CPU. */
+static ax_status on_device_of(const ax_tensor *t, ax_status s, ax_tensor **out, ax_err *err) {
+  if (s || t->storage->device.type == AX_DEV_CPU) return s;
+  ax_tensor *c = *out;
+  *out = NULL;
   s = ax_to(c, t->storage->device, out, err);
   ax_tensor_release(c);
   return s;
+}
+ax_status ax_full_like(const ax_tensor *t, double v, ax_tensor **out, ax_err *err) {
+  return on_device_of(t, ax_full(t->shape, t->ndim, v, t->dtype, out, err), out, err);
 }
 ax_status ax_zeros_like(const ax_tensor *t, ax_tensor **out, ax_err *err) { return ax_full_like(t, 0, out, err); }
 ax_status ax_ones_like(const ax_tensor *t, ax_tensor **out, ax_err *err) { return ax_full_like(t, 1, out, err); }
@@ -304,14 +308,14 @@ ax_status ax_randint(int64_t low, int64_t high, const int64_t *shape, int ndim, 
   return generate(&c, shape, ndim, dt, out, err);
 }
 ax_status ax_rand_like(const ax_tensor *t, ax_tensor **out, ax_err *err) {
-  return ax_rand(t->shape, t->ndim, t->dtype, out, err);
+  return on_device_of(t, ax_rand(t->shape, t->ndim, t->dtype, out, err), out, err);
 }
 ax_status ax_randn_like(const ax_tensor *t, ax_tensor **out, ax_err *err) {
-  return ax_randn(t->shape, t->ndim, t->dtype, out, err);
+  return on_device_of(t, ax_randn(t->shape, t->ndim, t->dtype, out, err), out, err);
 }
 ax_status ax_dropout_mask(const ax_tensor *t, double p, ax_tensor **out, ax_err *err) {
   if (!(p >= 0 && p < 1)) return ax_err_set(err, AX_E_VALUE, "dropout: p must be in [0, 1), got %g", p);
   ax_status s = need_float("dropout", t->dtype, err);
   rctx c = {.kind = R_BERNOULLI, .p = p};
-  return s ? s : generate(&c, t->shape, t->ndim, t->dtype, out, err);
+  return s ? s : on_device_of(t, generate(&c, t->shape, t->ndim, t->dtype, out, err), out, err);
 }
