@@ -117,7 +117,7 @@ static ax_status finish(ax_status s, ax_tensor *o, index_buf *ib, ax_tensor **ou
   return AX_OK;
 }
 
-extern "C" ax_status cuda_gather(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+static ax_status cuda_gather_dev(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
   ax_cuda_ctx *c;
   ax_status s = cu_ctx(&c, err);
   if (s) return s;
@@ -137,7 +137,7 @@ extern "C" ax_status cuda_gather(ax_tensor *const *in, int nin, const ax_attrs *
   return finish(s, o, &ib, out);
 }
 
-extern "C" ax_status cuda_index_select(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+static ax_status cuda_index_select_dev(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
   ax_cuda_ctx *c;
   ax_status s = cu_ctx(&c, err);
   if (s) return s;
@@ -206,7 +206,7 @@ template <typename T> __global__ void scatter_add(gs_desc g, const int64_t *iv, 
   }
 }
 
-extern "C" ax_status cuda_scatter(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+static ax_status cuda_scatter_dev(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
   ax_cuda_ctx *c;
   ax_status s = cu_ctx(&c, err);
   if (s) return s;
@@ -317,7 +317,7 @@ done:
   return AX_OK;
 }
 
-extern "C" ax_status cuda_slice_scatter(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+static ax_status cuda_slice_scatter_dev(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
   ax_cuda_ctx *c;
   ax_status s = cu_ctx(&c, err);
   if (s) return s;
@@ -346,4 +346,40 @@ extern "C" ax_status cuda_slice_scatter(ax_tensor *const *in, int nin, const ax_
   }
   *out = o;
   return AX_OK;
+}
+
+extern "C" ax_status cuda_gather(ax_tensor *const *in0, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  ax_tensor *in[2];   /* a CPU 0-d input (allowed by the dispatcher) is moved to the device first */
+  ax_status s = cu_inputs(in0, nin, in, err);
+  if (s) return s;
+  s = cuda_gather_dev(in, nin, at, out, err);
+  cu_inputs_free(in, nin);
+  return s;
+}
+
+extern "C" ax_status cuda_index_select(ax_tensor *const *in0, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  ax_tensor *in[2];   /* a CPU 0-d input (allowed by the dispatcher) is moved to the device first */
+  ax_status s = cu_inputs(in0, nin, in, err);
+  if (s) return s;
+  s = cuda_index_select_dev(in, nin, at, out, err);
+  cu_inputs_free(in, nin);
+  return s;
+}
+
+extern "C" ax_status cuda_scatter(ax_tensor *const *in0, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  ax_tensor *in[3];   /* a CPU 0-d input (allowed by the dispatcher) is moved to the device first */
+  ax_status s = cu_inputs(in0, nin, in, err);
+  if (s) return s;
+  s = cuda_scatter_dev(in, nin, at, out, err);
+  cu_inputs_free(in, nin);
+  return s;
+}
+
+extern "C" ax_status cuda_slice_scatter(ax_tensor *const *in0, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  ax_tensor *in[2];   /* a CPU 0-d input (allowed by the dispatcher) is moved to the device first */
+  ax_status s = cu_inputs(in0, nin, in, err);
+  if (s) return s;
+  s = cuda_slice_scatter_dev(in, nin, at, out, err);
+  cu_inputs_free(in, nin);
+  return s;
 }

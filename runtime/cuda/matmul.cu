@@ -40,7 +40,7 @@ __global__ void gemm_i64(const int64_t *A, const int64_t *B, int64_t *C, int64_t
   }
 }
 
-extern "C" ax_status cuda_matmul(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+static ax_status cuda_matmul_dev(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
   ax_cuda_ctx *c;
   ax_status s = cu_ctx(&c, err);
   if (s) return s;
@@ -124,4 +124,13 @@ done:
   }
   *out = o;
   return AX_OK;
+}
+
+extern "C" ax_status cuda_matmul(ax_tensor *const *in0, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  ax_tensor *in[2];   /* a CPU 0-d input (allowed by the dispatcher) is moved to the device first */
+  ax_status s = cu_inputs(in0, nin, in, err);
+  if (s) return s;
+  s = cuda_matmul_dev(in, nin, at, out, err);
+  cu_inputs_free(in, nin);
+  return s;
 }

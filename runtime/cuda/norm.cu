@@ -116,7 +116,7 @@ __global__ void ln_bwd_dw(int64_t m, int64_t d, const T *x, const T *dy, const T
 static unsigned rows_grid(int64_t m) { return (unsigned)(m < 65535 * 16 ? (m < 1 ? 1 : m) : 65535 * 16); }
 #define P(T, t) ((T *)(t)->storage->data + (t)->offset)
 
-extern "C" ax_status cuda_layer_norm(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+static ax_status cuda_layer_norm_dev(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
   ax_cuda_ctx *c;
   ax_status s = cu_ctx(&c, err);
   if (s || (s = float_inputs("layer_norm", in, nin, err))) return s;
@@ -146,7 +146,7 @@ extern "C" ax_status cuda_layer_norm(ax_tensor *const *in, int nin, const ax_att
 }
 
 /* in: x, dy, w, mean, rstd -> dx, dw, db */
-extern "C" ax_status cuda_layer_norm_bwd(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+static ax_status cuda_layer_norm_bwd_dev(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
   ax_cuda_ctx *c;
   ax_status s = cu_ctx(&c, err);
   if (s || (s = float_inputs("layer_norm_backward", in, nin, err))) return s;
@@ -178,5 +178,23 @@ extern "C" ax_status cuda_layer_norm_bwd(ax_tensor *const *in, int nin, const ax
       ax_tensor_release(out[i]);
       out[i] = NULL;
     }
+  return s;
+}
+
+extern "C" ax_status cuda_layer_norm(ax_tensor *const *in0, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  ax_tensor *in[3];   /* a CPU 0-d input (allowed by the dispatcher) is moved to the device first */
+  ax_status s = cu_inputs(in0, nin, in, err);
+  if (s) return s;
+  s = cuda_layer_norm_dev(in, nin, at, out, err);
+  cu_inputs_free(in, nin);
+  return s;
+}
+
+extern "C" ax_status cuda_layer_norm_bwd(ax_tensor *const *in0, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  ax_tensor *in[5];   /* a CPU 0-d input (allowed by the dispatcher) is moved to the device first */
+  ax_status s = cu_inputs(in0, nin, in, err);
+  if (s) return s;
+  s = cuda_layer_norm_bwd_dev(in, nin, at, out, err);
+  cu_inputs_free(in, nin);
   return s;
 }
