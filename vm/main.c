@@ -63,6 +63,9 @@ int main(int argc, char **argv) {
     if (argc <= skip) { usage(stderr); return 64; }
     int rc = ax_debug_main(argv[skip], argc - skip - 1, argv + skip + 1, cmds);
     fflush(NULL);
+#ifdef ANX_LEAK_CHECK
+    __lsan_do_leak_check();
+#endif
     _exit(rc);
   }
   const char *limit = getenv("ANX_MAX_MEMORY");
