@@ -32,7 +32,7 @@ run_one() {
   case $t in parse|csv) opts=(-detect_leaks=0) ;; esac
   mkdir -p "$B/corpus/$t"
   # -close_fd_mask=1: the targets' stdout is noise; libFuzzer and sanitizer reports go to stderr
-  "$B/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=3072 -max_len=65536 \
+  "$B/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=60 -rss_limit_mb=3072 -max_len=65536 \
     -close_fd_mask=1 -print_final_stats=1 "${opts[@]}" -artifact_prefix="$B/crashes/$t-" \
     "$B/corpus/$t" "tests/fuzz/corpus/$t" "${extra[@]}" >"$B/logs/$t.log" 2>&1
 }
