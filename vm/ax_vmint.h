@@ -142,6 +142,7 @@ const char *ax_stdlib_find(const char *name, size_t *len);   /* generated from s
 
 /* debug.c: called before each instruction while vm->debugger is set (false: raise, vm->error set) */
 bool ax_debug_step(ax_vm *vm);
+void ax_debug_error(ax_vm *vm);   /* vm->error was just raised (stops when no handler will catch it) */
 
 /* disasm.c */
 void ax_disasm_proto(ax_vm *vm, ax_proto *p, FILE *f);

@@ -311,6 +311,7 @@ static bool eval_in(dbg *d, int fi, const char *src, ax_value *res) {
   bool saved_eval = d->evaluating;
   d->evaluating = true;
   vm->gc_paused++;
+  ax_value saved_error = vm->error;   /* stopped at an uncaught error: keep it */
   ax_string *nm = ax_str_cstr(vm, "<debug>");
   ax_module *m = nm ? ax_module_new(vm, nm) : NULL;
   bool ok = false;
@@ -368,6 +369,7 @@ static bool eval_in(dbg *d, int fi, const char *src, ax_value *res) {
     }
   }
   fflush(stderr);
+  vm->error = saved_error;
   vm->gc_paused--;
   d->evaluating = saved_eval;
   return ok;
@@ -768,6 +770,24 @@ bool ax_debug_step(ax_vm *vm) {
   print_source_line(p->module, line);
   stop_here(d);
   return d->end == END_NONE ? true : end_program(d);
+}
+
+/* An error was raised: when no try block of the program can catch it, stop where it happened
+** (the frames are still there); continuing lets it end the program. */
+void ax_debug_error(ax_vm *vm) {
+  dbg *d = vm->debugger;
+  if (d->evaluating || d->end != END_NONE || vm->error_uncatchable || vm->nhandlers > 0 || !vm->nframes) return;
+  ax_value ev = vm->error;
+  if (!ax_is_kind(ev, AX_O_ERROR)) return;
+  ax_error *e = AX_AS_ERROR(ev);
+  out("\nProgram stopped by an uncaught error (%s): %s\n", e->kind ? e->kind->chars : "error",
+      e->message ? e->message->chars : "");
+  d->native_stop = true;
+  print_frame_head(d, vm->nframes - 1);
+  print_where(d);
+  stop_here(d);
+  vm->error = ev;   /* expressions evaluated at the stop do not replace it */
+  if (d->end != END_NONE) vm->error_uncatchable = true;   /* kill/restart/quit: unwind, no catch */
 }
 
 /* ---- the layer hook ---- */

@@ -83,6 +83,7 @@ bool ax_vm_raise(ax_vm *vm, const char *kind, const char *fmt, ...) {
   if (AX_IS_NIL(e)) e = preallocated_oom(vm);
   else locate(vm, AX_AS_ERROR(e));
   vm->error = e;
+  if (vm->debugger) ax_debug_error(vm);   /* stops there when nothing will catch it */
   return false;
 }
 
@@ -92,6 +93,7 @@ bool ax_vm_raise_value(ax_vm *vm, ax_value v) {
   if (ax_is_kind(v, AX_O_ERROR)) {
     locate(vm, AX_AS_ERROR(v));
     vm->error = v;
+    if (vm->debugger) ax_debug_error(vm);
     return false;
   }
   ax_string *msg = AX_IS_STRING(v) ? AX_AS_STRING(v) : ax_vm_tostr(vm, v);
@@ -101,6 +103,7 @@ bool ax_vm_raise_value(ax_vm *vm, ax_value v) {
   if (!AX_IS_STRING(v)) e->value = v;
   locate(vm, e);
   vm->error = ax_obj_value(e);
+  if (vm->debugger) ax_debug_error(vm);
   return false;
 }
 
