@@ -129,7 +129,10 @@ void ax_gc_collect(ax_vm *vm) {
   size_t live = vm->heap_bytes + (vm->pressure > 0 ? (size_t)vm->pressure : 0);
   size_t all = ax_mem_live();   /* tensors and autograd graphs too (see ax_gc_maybe) */
   if (all > live) live = all;
-  vm->next_gc = live * 2 < (1u << 20) ? (1u << 20) : live * 2;
+  /* Collect again after live/4 more bytes (at least 32 MB): with tensors, "live" is dominated by
+  ** datasets and parameters, and doubling it would let hundreds of MB of dead activations wait. */
+  size_t slack = live / 4 < ((size_t)32 << 20) ? ((size_t)32 << 20) : live / 4;
+  vm->next_gc = live + slack;
   /* under a memory limit, collect before garbage alone could exhaust it */
   size_t lim = ax_mem_limit();
   if (lim && vm->next_gc > lim / 2) vm->next_gc = lim / 2;

@@ -551,7 +551,7 @@ static bool f_evaluate(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
   ax_net *net = ax_value_net(args[0]);
   if (!net) return ax_vm_raise(vm, "type", "evaluate: the first argument must be a network, got %s", ax_type_name(args[0]));
   ax_value y = argc > 2 ? args[2] : AX_NIL, lv = ax_net_config(vm, net, "loss"), bsv;
-  double bs = 1000;
+  double bs = 256;   /* conv workspaces grow with the batch: 256 keeps evaluation's peak memory small */
   if (!kw_num(vm, "evaluate", kw, "batch_size", &bs)) return false;
   if (ax_kw_get(kw, "loss", &bsv)) lv = bsv;
   ax_value loader;
@@ -823,7 +823,7 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
       vx = AX_AS_LIST(validate)->items[0];
       vy = AX_AS_LIST(validate)->items[1];
     }
-    if (!as_loader(vm, "train: validate", vx, vy, 1000, false, 0, &val_loader)) goto fail;
+    if (!as_loader(vm, "train: validate", vx, vy, 256, false, 0, &val_loader)) goto fail;
   }
   ax_vm_push_root(vm, val_loader);
   ax_list *history = ax_list_new(vm, epochs > 0 ? epochs : 1);
