@@ -593,6 +593,7 @@ static void function(compiler *c, const ax_node *n, const char *name, const ax_n
     emit_op(c, AX_BC_RETURN);
   }
   p->nupvals = f->nupvals;
+  for (int i = 0; i < f->nupvals; i++) cl_add_locvar(p, f->upvals[i].name, -1 - i, 0);   /* debugger */
   c->fn = f->enclosing;
   at(c, n);
   int k = add_const(c, ax_obj_value(p));

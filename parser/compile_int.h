@@ -78,6 +78,8 @@ typedef struct {
 void cl_error(compiler *c, const ax_node *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int cl_add_local(compiler *c, const char *name, bool is_const, const ax_node *at);
 int cl_find_local(cl_fn *f, const char *name);
+/* Debug info: a named local (slot >= 0) or upvalue (slot = -1 - index) in p->locvars; -1 if none. */
+int cl_add_locvar(ax_proto *p, const char *name, int slot, int startpc);
 int cl_find_upval(compiler *c, cl_fn *f, const char *name, bool *is_const);
 bool cl_is_net_member(compiler *c, const char *name);
 cl_ref cl_resolve(compiler *c, const char *name);

@@ -46,23 +46,25 @@ int cl_add_local(compiler *c, const char *name, bool is_const, const ax_node *at
   l->depth = f->depth;
   l->is_const = is_const;
   l->captured = false;
-  l->locvar = -1;
-  ax_proto *p = f->proto;   /* debug info for the debugger (best effort: no room, no entry) */
-  if (p && name && name[0] && name[0] != '(') {
-    if (p->nlocvars == p->locvars_cap) {
-      int ncap = p->locvars_cap ? p->locvars_cap * 2 : 8;
-      ax_locvar *nv = ax_realloc(p->locvars, sizeof(ax_locvar) * (size_t)p->locvars_cap, sizeof(ax_locvar) * (size_t)ncap);
-      if (nv) { p->locvars = nv; p->locvars_cap = ncap; }
-    }
-    size_t len = strlen(name) + 1;
-    char *nm = p->nlocvars < p->locvars_cap ? ax_malloc(len) : NULL;
-    if (nm) {
-      memcpy(nm, name, len);
-      p->locvars[p->nlocvars] = (ax_locvar){nm, f->nlocals - 1, p->code_len, INT32_MAX};
-      l->locvar = p->nlocvars++;
-    }
-  }
+  l->locvar = f->proto ? cl_add_locvar(f->proto, name, f->nlocals - 1, f->proto->code_len) : -1;
   return f->nlocals - 1;
+}
+
+int cl_add_locvar(ax_proto *p, const char *name, int slot, int startpc) {
+  if (!name || !name[0] || name[0] == '(') return -1;   /* debug info only: no room, no entry */
+  if (p->nlocvars == p->locvars_cap) {
+    int ncap = p->locvars_cap ? p->locvars_cap * 2 : 8;
+    ax_locvar *nv = ax_realloc(p->locvars, sizeof(ax_locvar) * (size_t)p->locvars_cap, sizeof(ax_locvar) * (size_t)ncap);
+    if (!nv) return -1;
+    p->locvars = nv;
+    p->locvars_cap = ncap;
+  }
+  size_t len = strlen(name) + 1;
+  char *nm = ax_malloc(len);
+  if (!nm) return -1;
+  memcpy(nm, name, len);
+  p->locvars[p->nlocvars] = (ax_locvar){nm, slot, startpc, INT32_MAX};
+  return p->nlocvars++;
 }
 
 int cl_find_local(cl_fn *f, const char *name) {

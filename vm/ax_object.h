@@ -78,7 +78,8 @@ typedef struct {
 } ax_slice_obj;
 
 typedef struct { int32_t pc, line, col; } ax_lineinfo;
-/* Debug info (the debugger's locals): a named local lives in `slot` for pc in [startpc, endpc). */
+/* Debug info (the debugger's locals): a named local lives in `slot` for pc in [startpc, endpc);
+** slot < 0: upvalue -1 - slot of the closure. */
 typedef struct { char *name; int32_t slot, startpc, endpc; } ax_locvar;
 
 typedef struct ax_module ax_module;

@@ -194,6 +194,13 @@ static int frame_pc(ax_vm *vm, int i) {
   return pc;
 }
 
+/* A local's value, or an upvalue's (slot < 0: upvalue -1 - slot of the frame's closure). */
+static ax_value local_value(ax_frame *f, const ax_locvar *lv) {
+  if (lv->slot >= 0) return f->slots[lv->slot];
+  int u = -1 - lv->slot;
+  return u < f->closure->nupvals && f->closure->upvals[u] ? *f->closure->upvals[u]->loc : AX_NIL;
+}
+
 static int frame_line(ax_vm *vm, int i) { return ax_proto_line(vm->frames[i].closure->proto, frame_pc(vm, i), NULL); }
 
 /* ---- values ---- */
@@ -326,7 +333,7 @@ static bool eval_in(dbg *d, int fi, const char *src, ax_value *res) {
       ax_proto *p = f->closure->proto;
       int pc = frame_pc(vm, fi);
       for (int i = 0; i < p->nlocvars; i++)
-        if (p->locvars[i].startpc <= pc && pc < p->locvars[i].endpc) declare(vm, m, p->locvars[i].name, f->slots[p->locvars[i].slot]);
+        if (p->locvars[i].startpc <= pc && pc < p->locvars[i].endpc) declare(vm, m, p->locvars[i].name, local_value(f, &p->locvars[i]));
     }
     declare(vm, m, "__dbg_result", AX_NIL);
     size_t n = strlen(src);
@@ -566,7 +573,7 @@ static bool after_backward(dbg *d) {
     int pc = frame_pc(vm, fi);
     for (int i = 0; i < p->nlocvars && !g.found; i++)
       if (p->locvars[i].startpc <= pc && pc < p->locvars[i].endpc)
-        scan_value_grads(d, p->locvars[i].name, vm->frames[fi].slots[p->locvars[i].slot], &g);
+        scan_value_grads(d, p->locvars[i].name, local_value(&vm->frames[fi], &p->locvars[i]), &g);
   }
   return g.found;
 }
@@ -1095,7 +1102,7 @@ static void cmd_locals(dbg *d) {
     for (int j = i + 1; j < p->nlocvars; j++)
       if (p->locvars[j].startpc <= pc && pc < p->locvars[j].endpc && strcmp(p->locvars[j].name, lv->name) == 0) shadowed = true;
     if (shadowed) continue;
-    print_value(d->vm, lv->name, f->slots[lv->slot]);
+    print_value(d->vm, lv->name, local_value(f, lv));
     shown++;
   }
   if (!shown) out("No locals.\n");
@@ -1356,7 +1363,7 @@ static void cmd_memory(dbg *d) {
     ax_proto *p = vm->frames[fi].closure->proto;
     int pc = frame_pc(vm, fi);
     for (int i = 0; i < p->nlocvars; i++)
-      if (p->locvars[i].startpc <= pc && pc < p->locvars[i].endpc) mem_value(&w, p->locvars[i].name, vm->frames[fi].slots[p->locvars[i].slot]);
+      if (p->locvars[i].startpc <= pc && pc < p->locvars[i].endpc) mem_value(&w, p->locvars[i].name, local_value(&vm->frames[fi], &p->locvars[i]));
   }
   ax_module *m = vm->main_module;
   uint32_t pos = 0;
