@@ -242,7 +242,10 @@ static void cmd_globals(dbg *d) {
 }
 
 static void cmd_print(dbg *d, const char *arg) {
-  arg = ax_dbg_skip_ws(arg);
+  char expr[512];
+  snprintf(expr, sizeof expr, "%s", ax_dbg_skip_ws(arg));
+  for (size_t l = strlen(expr); l && (expr[l - 1] == ' ' || expr[l - 1] == '\t'); l--) expr[l - 1] = 0;
+  arg = expr;
   if (!*arg) { ax_dbg_out("Usage: print EXPR\n"); return; }
   ax_value v;
   if (ax_dbg_eval_sel(d, arg, &v)) ax_dbg_print_value(d->vm, arg, v);
@@ -587,11 +590,70 @@ static void cmd_help(void) {
       "Profiling:   profile on|off, profile (report), memory (live tensors by size)\n");
 }
 
+/* ---- completion (terminal): command names first, then names in scope ---- */
+
+static dbg *g_dbg;   /* libedit's completion callbacks carry no user pointer */
+static bool g_first_word;
+
+static const char *const command_names[] = {
+  "run", "restart", "continue", "step", "next", "finish", "until", "kill", "quit", "break", "tbreak",
+  "delete", "disable", "enable", "info", "backtrace", "frame", "up", "down", "print", "locals",
+  "globals", "display", "undisplay", "watch", "list", "layer", "grad", "catch", "profile", "memory",
+  "help", NULL};
+
+static char *complete_gen(const char *text, int state) {
+  static int idx, phase;
+  static uint32_t pos;
+  size_t n = strlen(text);
+  if (state == 0) { idx = 0; phase = g_first_word ? 0 : 1; pos = 0; }
+  if (phase == 0) {   /* the first word: a command */
+    while (command_names[idx])
+      if (strncmp(command_names[idx++], text, n) == 0) return strdup(command_names[idx - 1]);
+    return NULL;
+  }
+  dbg *d = g_dbg;
+  if (!d || !d->running || !d->vm) return NULL;
+  ax_vm *vm = d->vm;
+  int fi = ax_dbg_sel_vm_frame(d, NULL);
+  if (phase == 1 && fi >= 0) {   /* live locals of the selected frame */
+    ax_proto *p = vm->frames[fi].closure->proto;
+    int pc = ax_dbg_frame_pc(vm, fi);
+    while (idx < p->nlocvars) {
+      ax_locvar *lv = &p->locvars[idx++];
+      if (lv->startpc <= pc && pc < lv->endpc && strncmp(lv->name, text, n) == 0) return strdup(lv->name);
+    }
+  }
+  phase = 2;
+  ax_module *m = fi >= 0 ? vm->frames[fi].closure->proto->module : vm->main_module;
+  ax_entry *e;
+  while (m && ax_table_next(&m->names, &pos, &e))
+    if (AX_IS_STRING(e->key) && strncmp(AX_AS_STRING(e->key)->chars, text, n) == 0) return strdup(AX_AS_STRING(e->key)->chars);
+  return NULL;
+}
+
+static char **complete(const char *text, int start, int end) {
+  (void)end;
+  g_first_word = start == 0;
+  rl_attempted_completion_over = 1;
+  return rl_completion_matches(text, complete_gen);
+}
+
 /* Read one command; false at end of input. */
 static bool read_cmd(dbg *d, char *buf, size_t n) {
   fflush(stdout);
   if (d->tty) {
+    g_dbg = d;
+    rl_completion_func_t *saved = rl_attempted_completion_function;   /* the REPL's, under :debug */
+    rl_attempted_completion_function = complete;
+    ax_interrupted = 0;
     char *line = readline("(anxdb) ");
+    rl_attempted_completion_function = saved;
+    if (!line && ax_interrupted) {   /* Ctrl-C at the prompt: drop the line, keep going */
+      ax_interrupted = 0;
+      ax_dbg_out("^C\n");
+      snprintf(buf, n, "#");
+      return true;
+    }
     if (!line) return false;
     if (*line) add_history(line);
     snprintf(buf, n, "%s", line);
