@@ -494,6 +494,9 @@ int ax_grad_saves_output(ax_op op) {
   case AX_OP_EXP: case AX_OP_SQRT: case AX_OP_RSQRT: case AX_OP_TANH: case AX_OP_SIGMOID:
   case AX_OP_POW: case AX_OP_STD: case AX_OP_MAX: case AX_OP_MIN: case AX_OP_NORM:
   case AX_OP_SOFTMAX: case AX_OP_LOG_SOFTMAX:
+#ifdef AX_NN_GRAD_RULES
+  case AX_OP_ATTENTION:   /* the streaming backward reads the forward's output */
+#endif
     return 1;
   default:
     return 0;

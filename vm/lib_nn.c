@@ -950,6 +950,34 @@ ax_status ax_nn_attention(ax_tensor *q, ax_tensor *kk, ax_tensor *v, ax_tensor *
     return ax_err_set(err, AX_E_SHAPE, "attention: q has %lld features per head but k has %lld", (long long)d,
                       (long long)kk->shape[kk->ndim - 1]);
   if (scale <= 0) scale = 1.0 / sqrt((double)d);
+  int64_t tq = q->shape[q->ndim - 2], skv = kk->shape[kk->ndim - 2];
+  if (q->ndim == 4 && kk->ndim == 4 && v->ndim == 4 && (dropout <= 0 || !training) && (!causal || tq == skv) &&
+      (q->dtype == AX_FLOAT32 || q->dtype == AX_FLOAT64) && kk->dtype == q->dtype && v->dtype == q->dtype &&
+      (!mask || mask->ndim == 2)) {
+    /* the streaming kernel: never stores the T x S scores; a bool mask becomes an additive one */
+    ax_tensor *am = NULL, *r = NULL;
+    ax_status st = AX_OK;
+    if (mask && mask->dtype == AX_BOOL) {
+      ax_tensor *zero = NULL, *ninf = NULL;
+      st = ax_scalar_f64(0.0, &zero, err);
+      if (!st) st = ax_scalar_f64(-INFINITY, &ninf, err);
+      if (!st) {
+        ax_tensor *w = NULL;
+        st = ax_where(mask, zero, ninf, &w, err);
+        if (!st) st = ax_cast(w, q->dtype, &am, err);
+        ax_tensor_release(w);
+      }
+      ax_tensor_release(zero);
+      ax_tensor_release(ninf);
+    } else if (mask) {
+      st = ax_cast(mask, q->dtype, &am, err);
+    }
+    if (!st) st = ax_attention(q, kk, v, am, causal, scale, &r, err);
+    ax_tensor_release(am);
+    if (st) return st;
+    *out = r;
+    return AX_OK;
+  }
   tmps k = {0};
   ax_tensor *scores = B(&k, ax_mul, B(&k, ax_matmul, q, TRANSPOSE(&k, kk, -2, -1)), S(&k, scale));
   if (causal && !k.st) {

@@ -2,6 +2,7 @@
 ** kernels of ax_nn_kernels.h, and backward rules that call the *_backward rows.
 ** Invariant: kernels read contiguous copies of their inputs (made with grad mode off) and write
 ** fresh outputs; only batch_norm writes an input, its running statistics, and never records that. */
+#include <math.h>
 #include <string.h>
 
 #include "ax_nn.h"
@@ -500,6 +501,79 @@ done:
   return st;
 }
 
+
+/* ---- streaming attention: fv[0] scale, iv[0] causal ---- */
+
+static ax_status attn_desc(const char *op, ax_tensor *const *in, ax_tensor *mask, const ax_attrs *at,
+                           ax_nn_attention_desc *a, ax_err *err) {
+  ax_tensor *q = in[0], *k = in[1], *v = in[2];
+  char sq[96], sk[96], sv[96];
+  if (q->ndim != 4 || k->ndim != 4 || v->ndim != 4 || k->shape[0] != q->shape[0] || v->shape[0] != q->shape[0] ||
+      k->shape[1] != q->shape[1] || v->shape[1] != q->shape[1] || k->shape[3] != q->shape[3] || v->shape[2] != k->shape[2])
+    return ax_err_set(err, AX_E_SHAPE, "%s: q %s, k %s, v %s do not fit [B, H, T, D], [B, H, S, D], [B, H, S, Dv]", op,
+                      ax_shape_str(q->shape, q->ndim, sq, sizeof sq), ax_shape_str(k->shape, k->ndim, sk, sizeof sk),
+                      ax_shape_str(v->shape, v->ndim, sv, sizeof sv));
+  if (mask && (mask->ndim != 2 || mask->shape[0] != q->shape[2] || mask->shape[1] != k->shape[2]))
+    return ax_err_set(err, AX_E_SHAPE, "%s: the mask must be [%lld, %lld]", op, (long long)q->shape[2], (long long)k->shape[2]);
+  memset(a, 0, sizeof *a);
+  a->b = q->shape[0];
+  a->h = q->shape[1];
+  a->t = q->shape[2];
+  a->s = k->shape[2];
+  a->d = q->shape[3];
+  a->dv = v->shape[3];
+  a->scale = at->fv[0];
+  a->causal = (int)at->iv[0];
+  return AX_OK;
+}
+
+ax_status ax_nn_k_attention(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  if (nin < 3 || nin > 4) return ax_err_set(err, AX_E_VALUE, "attention: expects q, k, v and an optional mask");
+  int f64;
+  ax_status st = float_inputs("attention", in, nin, &f64, err);
+  ax_nn_attention_desc a;
+  if (st || (st = attn_desc("attention", in, nin > 3 ? in[3] : NULL, at, &a, err))) return st;
+  holds h = {{0}, 0};
+  ax_tensor *q, *k, *v, *m = NULL;
+  if ((st = contig(&h, in[0], &q, err)) || (st = contig(&h, in[1], &k, err)) || (st = contig(&h, in[2], &v, err)) ||
+      (nin > 3 && (st = contig(&h, in[3], &m, err))))
+    goto done;
+  int64_t os[4] = {a.b, a.h, a.t, a.dv}, ls[3] = {a.b, a.h, a.t};
+  if ((st = empty(os, 4, in[0]->dtype, &out[0], err)) || (st = empty(ls, 3, in[0]->dtype, &out[1], err))) goto done;
+  st = f64 ? ax_nn_attention_fwd_f64(&a, F64(q), F64(k), F64(v), PTR(m, 1), F64(out[0]), F64(out[1]), err)
+           : ax_nn_attention_fwd_f32(&a, F32(q), F32(k), F32(v), PTR(m, 0), F32(out[0]), F32(out[1]), err);
+done:
+  if (st) release_outs(out, 2);
+  holds_free(&h);
+  return st;
+}
+
+/* in: q k v out lse dout [, mask] -> dq dk dv */
+ax_status ax_nn_k_attention_bwd(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  if (nin < 6 || nin > 7) return ax_err_set(err, AX_E_VALUE, "attention_backward: expects 6 or 7 inputs");
+  int f64;
+  ax_status st = float_inputs("attention_backward", in, nin, &f64, err);
+  ax_nn_attention_desc a;
+  if (st || (st = attn_desc("attention_backward", in, nin > 6 ? in[6] : NULL, at, &a, err))) return st;
+  holds h = {{0}, 0};
+  ax_tensor *q, *k, *v, *o, *l, *d, *m = NULL;
+  if ((st = contig(&h, in[0], &q, err)) || (st = contig(&h, in[1], &k, err)) || (st = contig(&h, in[2], &v, err)) ||
+      (st = contig(&h, in[3], &o, err)) || (st = contig(&h, in[4], &l, err)) || (st = contig(&h, in[5], &d, err)) ||
+      (nin > 6 && (st = contig(&h, in[6], &m, err))))
+    goto done;
+  if ((st = empty(in[0]->shape, 4, in[0]->dtype, &out[0], err)) || (st = empty(in[1]->shape, 4, in[0]->dtype, &out[1], err)) ||
+      (st = empty(in[2]->shape, 4, in[0]->dtype, &out[2], err)))
+    goto done;
+  st = f64 ? ax_nn_attention_bwd_f64(&a, F64(q), F64(k), F64(v), PTR(m, 1), F64(o), F64(l), F64(d), F64(out[0]), F64(out[1]),
+                                     F64(out[2]), err)
+           : ax_nn_attention_bwd_f32(&a, F32(q), F32(k), F32(v), PTR(m, 0), F32(o), F32(l), F32(d), F32(out[0]), F32(out[1]),
+                                     F32(out[2]), err);
+done:
+  if (st) release_outs(out, 3);
+  holds_free(&h);
+  return st;
+}
+
 /* ---- backward rules ---- */
 
 #define NEED(i) (n->in[i]->requires_grad)
@@ -576,6 +650,14 @@ ax_status ax_nn_g_cross_entropy(const ax_node *n, ax_tensor *g, ax_tensor **gin,
   ax_tensor *in[5] = {n->in[0], n->in[1], g, n->aux[0], n->nin > 2 ? n->in[2] : NULL};
   int map[1] = {0};
   return run_bwd(AX_OP_CROSS_ENTROPY_BWD, in, n->nin > 2 ? 5 : 4, &n->attrs, map, 1, gin, err);
+}
+
+
+ax_status ax_nn_g_attention(const ax_node *n, ax_tensor *g, ax_tensor **gin, ax_err *err) {
+  /* n->out: the forward's output (ax_grad_saves_output lists this row); aux[0]: the saved lse */
+  ax_tensor *in[7] = {n->in[0], n->in[1], n->in[2], n->out, n->aux[0], g, n->nin > 3 ? n->in[3] : NULL};
+  int map[3] = {NEED(0) ? 0 : -1, NEED(1) ? 1 : -1, NEED(2) ? 2 : -1};
+  return run_bwd(AX_OP_ATTENTION_BWD, in, n->nin > 3 ? 7 : 6, &n->attrs, map, 3, gin, err);
 }
 
 /* ---- front ends (ax_nn.h) ---- */
@@ -733,4 +815,14 @@ ax_status ax_cross_entropy(ax_tensor *logits, ax_tensor *target, ax_tensor *weig
   ax_tensor_release(t);
   ax_tensor_release(w);
   return st;
+}
+
+ax_status ax_attention(ax_tensor *q, ax_tensor *k, ax_tensor *v, ax_tensor *mask, int causal, double scale,
+                       ax_tensor **out, ax_err *err) {
+  ax_attrs at;
+  memset(&at, 0, sizeof at);
+  at.iv[0] = causal;
+  at.fv[0] = scale > 0 ? scale : 1.0 / sqrt((double)(q->ndim == 4 ? q->shape[3] : 1));
+  ax_tensor *in[4] = {q, k, v, mask};
+  return call1(AX_OP_ATTENTION, in, mask ? 4 : 3, &at, out, err);
 }

@@ -40,4 +40,10 @@ ax_status ax_layer_norm(ax_tensor *x, int nd, ax_tensor *weight, ax_tensor *bias
 ax_status ax_cross_entropy(ax_tensor *logits, ax_tensor *target, ax_tensor *weight, int64_t ignore_index, int red,
                            double label_smoothing, ax_tensor **out, ax_err *err);
 
+/* Streaming scaled dot-product attention: q [B, H, T, D], k [B, H, S, D], v [B, H, S, Dv], an optional
+** additive float mask [T, S]; causal hides key j > i (top-left aligned); the T x S scores are never
+** stored. scale <= 0 means 1/sqrt(D). */
+ax_status ax_attention(ax_tensor *q, ax_tensor *k, ax_tensor *v, ax_tensor *mask, int causal, double scale,
+                       ax_tensor **out, ax_err *err);
+
 #endif

@@ -21,6 +21,8 @@
   X(LAYER_NORM, "layer_norm", 3, 3, 1, 0)   /* x w b -> y, mean, rstd */          \
   X(LAYER_NORM_BWD, "layer_norm_backward", 5, 3, 0, 0)   /* x dy w mean rstd -> dx dw db */ \
   X(CROSS_ENTROPY, "cross_entropy", -1, 2, 1, 0)  /* logits [n, c], target [n] i64 [, weight [c]] -> loss, lse */ \
-  X(CROSS_ENTROPY_BWD, "cross_entropy_backward", -1, 1, 0, 0)   /* logits target dloss lse [, weight] -> dlogits */
+  X(CROSS_ENTROPY_BWD, "cross_entropy_backward", -1, 1, 0, 0)   /* logits target dloss lse [, weight] -> dlogits */ \
+  X(ATTENTION, "attention", -1, 2, 1, 0)          /* q k v [B,H,T,D] [, additive mask [T,S]] -> out, lse */ \
+  X(ATTENTION_BWD, "attention_backward", -1, 3, 0, 0)   /* q k v out lse dout [, mask] -> dq dk dv */
 
 #endif
