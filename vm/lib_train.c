@@ -535,6 +535,7 @@ static bool run_eval(ax_vm *vm, ax_value netv, ax_value loader, loss_spec *ls, i
       ax_vm_pop_root(vm, 1);
     }
     ax_vm_pop_root(vm, 1);
+    ax_gc_maybe(vm);   /* safe point: loader and state are rooted */
   }
   ax_vm_pop_root(vm, 2);
   ax_set_grad_enabled(was_grad);
@@ -920,6 +921,9 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
         ax_vm_pop_root(vm, 1);
       }
       ax_vm_pop_root(vm, 2);
+      /* A safe point: everything this native still holds is rooted (loader, state, optimizer, history),
+      ** so the batch's dead tensor values can go now instead of piling up until train() returns. */
+      ax_gc_maybe(vm);
       bi++;
       global_step++;
       if (ok && show_progress && tty && (bi % 10 == 0 || bi == nbatches)) {
