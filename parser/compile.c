@@ -1205,8 +1205,8 @@ ax_proto *ax_compile(ax_vm *vm, ax_module *m, const ax_node *program, const char
     vm->gc_paused--;
     c.fn = NULL;
     if (diags) {
-      static cl_fn dummy;
-      c.fn = &dummy;
+      static cl_fn oom_ctx;   /* a function context only so cl_error can report the failure */
+      c.fn = &oom_ctx;
       cl_error(&c, program, "out of memory");
     }
     return NULL;

@@ -423,9 +423,9 @@ static bool d_char_vocab(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, a
       }
     } else {
       ax_string *c = ax_str_new(vm, (const char *)p + i, n);
-      ax_value dummy;
+      ax_value already;   /* only its presence matters */
       if (!c) ok = false;
-      else if (!ax_map_get_str(vm, seen, c->chars, &dummy))
+      else if (!ax_map_get_str(vm, seen, c->chars, &already))
         ok = ax_map_set(vm, seen, ax_obj_value(c), ax_bool(true)) && ax_list_push(vm, l, ax_obj_value(c));
     }
     i += n;

@@ -1701,30 +1701,18 @@ static const ax_native_reg nn_fns[] = {
   {NULL, NULL, 0},
 };
 
-/* Losses, the extra activations and causal_mask are in the prelude too. */
-static const ax_native_reg nn_prelude[] = {
-  {"mse", l_mse, -1},
-  {"l1", l_l1, -1},
-  {"mae", l_l1, -1},
-  {"smooth_l1", l_smooth_l1, -1},
-  {"huber", l_huber, -1},
-  {"bce", l_bce, -1},
-  {"binary_crossentropy", l_bce, -1},
-  {"bce_logits", l_bce_logits, -1},
-  {"cross_entropy", l_cross_entropy, -1},
-  {"categorical_crossentropy", l_cross_entropy, -1},
-  {"sparse_categorical_crossentropy", l_cross_entropy, -1},
-  {"nll", l_nll, -1},
-  {"leaky_relu", n_leaky_relu, -1},
-  {"elu", n_elu, -1},
-  {"mish", n_mish, -1},
-  {"hardsigmoid", n_hardsigmoid, -1},
-  {"hardswish", n_hardswish, -1},
-  {"softplus", n_softplus, -1},
-  {"causal_mask", n_causal_mask, -1},
-  {"gelu", n_gelu, -1},
-  {NULL, NULL, 0},
-};
+/* Losses, the extra activations and causal_mask are in the prelude too (the same natives as nn.*). */
+static const char *const nn_prelude_names[] = {
+  "mse", "l1", "mae", "smooth_l1", "huber", "bce", "binary_crossentropy", "bce_logits", "cross_entropy",
+  "categorical_crossentropy", "sparse_categorical_crossentropy", "nll", "leaky_relu", "elu", "mish",
+  "hardsigmoid", "hardswish", "softplus", "causal_mask", "gelu", NULL};
+
+static bool register_prelude(ax_vm *vm) {
+  for (const char *const *n = nn_prelude_names; *n; n++)
+    for (const ax_native_reg *r = nn_fns; r->name; r++)
+      if (!strcmp(r->name, *n) && !ax_vm_register_global(vm, r->name, r->fn, r->arity)) return false;
+  return true;
+}
 
 static bool nn_init(ax_vm *vm, ax_module *m) {
   for (const ax_native_reg *r = nn_fns; r->name; r++)
@@ -1733,6 +1721,6 @@ static bool nn_init(ax_vm *vm, ax_module *m) {
 }
 
 bool ax_lib_nn_open(ax_vm *vm) {
-  return ax_vm_register_module_lazy(vm, "nn", nn_init) && ax_vm_register_globals(vm, nn_prelude) &&
+  return ax_vm_register_module_lazy(vm, "nn", nn_init) && register_prelude(vm) &&
          ax_lib_net_open(vm);
 }

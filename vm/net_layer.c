@@ -458,8 +458,8 @@ static bool apply_prop(pctx *c, ax_layer *l, const char *key, ax_value v) {
   if (!strcmp(key, "kind") || !strcmp(key, "type") || !strcmp(key, "layer_type") || !strcmp(key, "name")) return true;
   if (!strcmp(key, "activation")) {
     if (k == AX_L_FFN || k == AX_L_ENCODER || k == AX_L_DECODER) {
-      ax_value dummy = AX_NIL;
-      if (!p_act(c, key, v, &l->ffn_act, &dummy)) return false;
+      ax_value custom_fn = AX_NIL;   /* rejected just below: the inner activation must be a name */
+      if (!p_act(c, key, v, &l->ffn_act, &custom_fn)) return false;
       if (l->ffn_act == AX_ACT_CUSTOM) return ax_vm_raise(c->vm, "network", "%s: activation: must be a name here", c->lname);
       return true;
     }
