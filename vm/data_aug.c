@@ -231,21 +231,173 @@ bool ax_data_sampler_order(ax_vm *vm, ax_value sampler, int64_t n, bool shuffle,
   return true;
 }
 
-/* ---- applying transforms to a float batch [N, C, H, W] (or [N, H, W]) ---- */
+/* ---- transforms: a plan compiled on the main thread, run as plain C anywhere ----
+** Compiling reads the transform maps (VM objects) and validates them against the batch shape,
+** raising the errors a script sees; running touches only float buffers and the plan, so the
+** loader's prefetch thread may run it (vm/data_prefetch.c). Both loader paths run the same code,
+** with the same per-batch stream, so batches are bit-identical with and without prefetching. */
 
-typedef struct {
-  int64_t n, c, h, w;
-  float *p;    /* contiguous, owned by the tensor t */
-  ax_tensor *t;
-} img;
+enum { AUG_NORMALIZE, AUG_FLIP, AUG_RANDOM_CROP, AUG_CENTER_CROP, AUG_RESIZE, AUG_ROTATION, AUG_JITTER };
 
-static bool img_new(ax_vm *vm, int64_t n, int64_t c, int64_t h, int64_t w, int rank3, img *out) {
-  int64_t s4[4] = {n, c, h, w}, s3[3] = {n, h, w};
-  ax_err e;
-  ax_status st = rank3 ? ax_zeros(s3, 3, AX_FLOAT32, &out->t, &e) : ax_zeros(s4, 4, AX_FLOAT32, &out->t, &e);
-  if (st) return ax_raise_rt(vm, st, &e);
-  *out = (img){n, c, h, w, (float *)out->t->storage->data + out->t->offset, out->t};
+struct ax_aug_step {
+  int kind;
+  int64_t c, h, w;        /* input sample [c, h, w] */
+  int64_t oh, ow, pad;    /* output plane (crop, resize, rotation) and crop padding */
+  double p, deg, bright, contrast;
+  int hz, vt;
+  size_t chan;            /* normalize: c means then c inverse stds at plan->chan[chan] */
+};
+
+void ax_data_plan_free(ax_aug_plan *p) {
+  ax_free(p->steps, sizeof(ax_aug_step) * (size_t)p->cap);
+  ax_free(p->chan, sizeof(float) * p->chan_cap);
+  memset(p, 0, sizeof *p);
+}
+
+static bool plan_step(ax_vm *vm, ax_aug_plan *p, ax_value tr) {
+  ax_value kv;
+  if (!AX_IS_MAP(tr) || !ax_map_get_str(vm, AX_AS_MAP(tr), "transform", &kv) || !AX_IS_STRING(kv))
+    return ax_vm_raise(vm, "type", "data.loader: transform: must be a function, a data.* transform or a list of them");
+  const char *k = AX_AS_STRING(kv)->chars;
+  ax_aug_step st = {.c = p->c, .h = p->oh, .w = p->ow, .oh = p->oh, .ow = p->ow};
+  if (!strcmp(k, "normalize")) {
+    st.kind = AUG_NORMALIZE;
+    size_t need = p->chan_len + 2 * (size_t)st.c;
+    if (need > p->chan_cap) {
+      size_t ncap = need * 2;
+      float *nc = ax_realloc(p->chan, sizeof(float) * p->chan_cap, sizeof(float) * ncap);
+      if (!nc) return ax_vm_oom(vm);
+      p->chan = nc;
+      p->chan_cap = ncap;
+    }
+    st.chan = p->chan_len;
+    ax_value mv, sv;
+    ax_map_get_str(vm, AX_AS_MAP(tr), "mean", &mv);
+    ax_map_get_str(vm, AX_AS_MAP(tr), "std", &sv);
+    for (int64_t ch = 0; ch < st.c; ch++) {
+      ax_value a = AX_IS_LIST(mv) ? (AX_AS_LIST(mv)->len == st.c ? AX_AS_LIST(mv)->items[ch] : AX_AS_LIST(mv)->len == 1 ? AX_AS_LIST(mv)->items[0] : AX_NIL) : mv;
+      ax_value b = AX_IS_LIST(sv) ? (AX_AS_LIST(sv)->len == st.c ? AX_AS_LIST(sv)->items[ch] : AX_AS_LIST(sv)->len == 1 ? AX_AS_LIST(sv)->items[0] : AX_NIL) : sv;
+      if (!AX_IS_NUM(a) || !AX_IS_NUM(b))
+        return ax_vm_raise(vm, "shape", "data.normalize: give one mean and std per channel (%lld channels)", (long long)st.c);
+      double m = AX_IS_INT(a) ? (double)a.as.i : a.as.f, s = AX_IS_INT(b) ? (double)b.as.i : b.as.f;
+      if (s == 0) return ax_vm_raise(vm, "value", "data.normalize: std is 0");
+      p->chan[st.chan + (size_t)ch] = (float)m;
+      p->chan[st.chan + (size_t)(st.c + ch)] = (float)(1.0 / s);
+    }
+    p->chan_len = need;
+  } else if (!strcmp(k, "random_flip")) {
+    st.kind = AUG_FLIP;
+    st.p = get_num(vm, tr, "p", 0.5);
+    st.hz = get_num(vm, tr, "horizontal", 1) != 0;
+    st.vt = get_num(vm, tr, "vertical", 0) != 0;
+  } else if (!strcmp(k, "random_crop") || !strcmp(k, "center_crop") || !strcmp(k, "resize") || !strcmp(k, "random_rotation")) {
+    st.kind = !strcmp(k, "random_crop") ? AUG_RANDOM_CROP : !strcmp(k, "center_crop") ? AUG_CENTER_CROP
+            : !strcmp(k, "resize") ? AUG_RESIZE : AUG_ROTATION;
+    st.oh = (int64_t)get_num(vm, tr, "h", (double)st.h);
+    st.ow = (int64_t)get_num(vm, tr, "w", (double)st.w);
+    st.pad = (int64_t)get_num(vm, tr, "padding", 0);
+    st.deg = get_num(vm, tr, "degrees", 0);
+    int crop = st.kind == AUG_RANDOM_CROP || st.kind == AUG_CENTER_CROP;
+    if (crop && (st.oh > st.h + 2 * st.pad || st.ow > st.w + 2 * st.pad))
+      return ax_vm_raise(vm, "shape", "data.%s: size [%lld, %lld] is larger than the (padded) image [%lld, %lld]", k,
+                         (long long)st.oh, (long long)st.ow, (long long)(st.h + 2 * st.pad), (long long)(st.w + 2 * st.pad));
+    size_t sample;
+    if (!ax_size_mul((size_t)st.c, (size_t)st.oh, &sample) || !ax_size_mul(sample, (size_t)st.ow, &sample))
+      return ax_vm_oom(vm);
+    if (sample > p->max_sample) p->max_sample = sample;
+    p->resizes++;
+  } else if (!strcmp(k, "color_jitter")) {
+    st.kind = AUG_JITTER;
+    st.bright = get_num(vm, tr, "brightness", 0);
+    st.contrast = get_num(vm, tr, "contrast", 0);
+  } else {
+    return ax_vm_raise(vm, "value", "data.loader: unknown transform '%s'", k);
+  }
+  if (p->n == p->cap) {
+    int ncap = p->cap ? p->cap * 2 : 4;
+    ax_aug_step *ns = ax_realloc(p->steps, sizeof(ax_aug_step) * (size_t)p->cap, sizeof(ax_aug_step) * (size_t)ncap);
+    if (!ns) return ax_vm_oom(vm);
+    p->steps = ns;
+    p->cap = ncap;
+  }
+  p->steps[p->n++] = st;
+  p->oh = st.oh;
+  p->ow = st.ow;
   return true;
+}
+
+bool ax_data_plan_compile(ax_vm *vm, ax_value tr, const int64_t *shape, int ndim, ax_dtype dt, ax_aug_plan *out) {
+  memset(out, 0, sizeof *out);
+  if (!ax_dtype_is_float(dt) || (ndim != 4 && ndim != 3)) {
+    char sb[96];
+    return ax_vm_raise(vm, "shape", "data.loader: transforms need float images [N, C, H, W] or [N, H, W], got %s %s",
+                       ax_dtype_name(dt), ax_shape_str(shape, ndim, sb, sizeof sb));
+  }
+  out->rank3 = ndim == 3;
+  out->c = out->rank3 ? 1 : shape[1];
+  out->h = out->oh = shape[ndim - 2];
+  out->w = out->ow = shape[ndim - 1];
+  out->max_sample = (size_t)(out->c * out->h * out->w);
+  bool ok = true;
+  if (AX_IS_LIST(tr)) {
+    for (int64_t i = 0; ok && i < AX_AS_LIST(tr)->len; i++) ok = plan_step(vm, out, AX_AS_LIST(tr)->items[i]);
+  } else {
+    ok = plan_step(vm, out, tr);
+  }
+  if (!ok) ax_data_plan_free(out);
+  return ok;
+}
+
+/* One in-place step on n samples at base ([n, c, h, w] floats). */
+static void run_in_place(const ax_aug_plan *p, const ax_aug_step *st, int64_t n, float *base, uint64_t *rs) {
+  int64_t plane = st->h * st->w;
+  if (st->kind == AUG_NORMALIZE) {
+    for (int64_t ch = 0; ch < st->c; ch++) {
+      float fm = p->chan[st->chan + (size_t)ch], fi = p->chan[st->chan + (size_t)(st->c + ch)];
+      for (int64_t i = 0; i < n; i++) {
+        float *q = base + (i * st->c + ch) * plane;
+        for (int64_t j = 0; j < plane; j++) q[j] = (q[j] - fm) * fi;
+      }
+    }
+  } else if (st->kind == AUG_FLIP) {
+    int64_t h = st->h, w = st->w;
+    for (int64_t i = 0; i < n; i++) {
+      int fh = st->hz && uniform01(rs) < st->p, fv = st->vt && uniform01(rs) < st->p;
+      for (int64_t ch = 0; ch < st->c && (fh || fv); ch++) {
+        float *q = base + (i * st->c + ch) * plane;
+        if (fh)
+          for (int64_t y = 0; y < h; y++)
+            for (int64_t x = 0; x < w / 2; x++) {
+              float t = q[y * w + x];
+              q[y * w + x] = q[y * w + w - 1 - x];
+              q[y * w + w - 1 - x] = t;
+            }
+        if (fv)
+          for (int64_t y = 0; y < h / 2; y++)
+            for (int64_t x = 0; x < w; x++) {
+              float t = q[y * w + x];
+              q[y * w + x] = q[(h - 1 - y) * w + x];
+              q[(h - 1 - y) * w + x] = t;
+            }
+      }
+    }
+  } else {   /* AUG_JITTER */
+    double b = st->bright, c = st->contrast;
+    int64_t per = st->c * plane;
+    for (int64_t i = 0; i < n; i++) {
+      float *q = base + i * per;
+      double fb = b > 0 ? fmax(0, 1 - b) + uniform01(rs) * ((1 + b) - fmax(0, 1 - b)) : 1;
+      double fc = c > 0 ? fmax(0, 1 - c) + uniform01(rs) * ((1 + c) - fmax(0, 1 - c)) : 1;
+      double mean = 0;
+      for (int64_t j = 0; j < per; j++) mean += q[j] * fb;
+      mean /= (double)(per ? per : 1);
+      for (int64_t j = 0; j < per; j++) {
+        double v = q[j] * fb;
+        v = (v - mean) * fc + mean;
+        q[j] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
+      }
+    }
+  }
 }
 
 /* Bilinear sample of plane q (h x w) at (y, x); outside -> 0. */
@@ -261,141 +413,73 @@ static float bilinear(const float *q, int64_t h, int64_t w, double y, double x) 
   return (float)acc;
 }
 
-static bool apply_one(ax_vm *vm, ax_value tr, img *im, int rank3, uint64_t *rs) {
-  ax_value kv;
-  if (!AX_IS_MAP(tr) || !ax_map_get_str(vm, AX_AS_MAP(tr), "transform", &kv) || !AX_IS_STRING(kv))
-    return ax_vm_raise(vm, "type", "data.loader: transform: must be a function, a data.* transform or a list of them");
-  const char *k = AX_AS_STRING(kv)->chars;
-  int64_t plane = im->h * im->w;
-  if (!strcmp(k, "normalize")) {
-    ax_value mv, sv;
-    ax_map_get_str(vm, AX_AS_MAP(tr), "mean", &mv);
-    ax_map_get_str(vm, AX_AS_MAP(tr), "std", &sv);
-    for (int64_t ch = 0; ch < im->c; ch++) {
-      double m, s;
-      ax_value a = AX_IS_LIST(mv) ? (AX_AS_LIST(mv)->len == im->c ? AX_AS_LIST(mv)->items[ch] : AX_AS_LIST(mv)->len == 1 ? AX_AS_LIST(mv)->items[0] : AX_NIL) : mv;
-      ax_value b = AX_IS_LIST(sv) ? (AX_AS_LIST(sv)->len == im->c ? AX_AS_LIST(sv)->items[ch] : AX_AS_LIST(sv)->len == 1 ? AX_AS_LIST(sv)->items[0] : AX_NIL) : sv;
-      if (!AX_IS_NUM(a) || !AX_IS_NUM(b))
-        return ax_vm_raise(vm, "shape", "data.normalize: give one mean and std per channel (%lld channels)", (long long)im->c);
-      m = AX_IS_INT(a) ? (double)a.as.i : a.as.f;
-      s = AX_IS_INT(b) ? (double)b.as.i : b.as.f;
-      if (s == 0) return ax_vm_raise(vm, "value", "data.normalize: std is 0");
-      float fm = (float)m, fi = (float)(1.0 / s);
-      for (int64_t i = 0; i < im->n; i++) {
-        float *q = im->p + (i * im->c + ch) * plane;
-        for (int64_t j = 0; j < plane; j++) q[j] = (q[j] - fm) * fi;
-      }
+/* Crop, resize or rotation of n samples from src [n, c, h, w] into dst [n, c, oh, ow]. */
+static void run_resample(const ax_aug_step *st, int64_t n, const float *src, float *dst, uint64_t *rs) {
+  int64_t h = st->h, w = st->w, oh = st->oh, ow = st->ow, pad = st->pad, plane = h * w;
+  int crop = st->kind == AUG_RANDOM_CROP || st->kind == AUG_CENTER_CROP;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t oy = 0, ox = 0;
+    double ang = 0;
+    if (st->kind == AUG_RANDOM_CROP) {
+      oy = (int64_t)ax_data_bounded(rs, (uint64_t)(h + 2 * pad - oh + 1)) - pad;
+      ox = (int64_t)ax_data_bounded(rs, (uint64_t)(w + 2 * pad - ow + 1)) - pad;
+    } else if (st->kind == AUG_CENTER_CROP) {
+      oy = (h - oh) / 2;
+      ox = (w - ow) / 2;
+    } else if (st->kind == AUG_ROTATION) {
+      ang = (uniform01(rs) * 2 - 1) * st->deg * M_PI / 180.0;
     }
-    return true;
-  }
-  if (!strcmp(k, "random_flip")) {
-    double p = get_num(vm, tr, "p", 0.5);
-    int hz = get_num(vm, tr, "horizontal", 1) != 0, vt = get_num(vm, tr, "vertical", 0) != 0;
-    for (int64_t i = 0; i < im->n; i++) {
-      int fh = hz && uniform01(rs) < p, fv = vt && uniform01(rs) < p;
-      for (int64_t ch = 0; ch < im->c && (fh || fv); ch++) {
-        float *q = im->p + (i * im->c + ch) * plane;
-        if (fh)
-          for (int64_t y = 0; y < im->h; y++)
-            for (int64_t x = 0; x < im->w / 2; x++) {
-              float t = q[y * im->w + x];
-              q[y * im->w + x] = q[y * im->w + im->w - 1 - x];
-              q[y * im->w + im->w - 1 - x] = t;
-            }
-        if (fv)
-          for (int64_t y = 0; y < im->h / 2; y++)
-            for (int64_t x = 0; x < im->w; x++) {
-              float t = q[y * im->w + x];
-              q[y * im->w + x] = q[(im->h - 1 - y) * im->w + x];
-              q[(im->h - 1 - y) * im->w + x] = t;
-            }
-      }
-    }
-    return true;
-  }
-  if (!strcmp(k, "random_crop") || !strcmp(k, "center_crop") || !strcmp(k, "resize") || !strcmp(k, "random_rotation")) {
-    int64_t oh = (int64_t)get_num(vm, tr, "h", (double)im->h), ow = (int64_t)get_num(vm, tr, "w", (double)im->w);
-    int64_t pad = (int64_t)get_num(vm, tr, "padding", 0);
-    int crop = !strcmp(k, "random_crop") || !strcmp(k, "center_crop");
-    if (crop && (oh > im->h + 2 * pad || ow > im->w + 2 * pad))
-      return ax_vm_raise(vm, "shape", "data.%s: size [%lld, %lld] is larger than the (padded) image [%lld, %lld]", k,
-                         (long long)oh, (long long)ow, (long long)(im->h + 2 * pad), (long long)(im->w + 2 * pad));
-    img o;
-    if (!img_new(vm, im->n, im->c, oh, ow, rank3, &o)) return false;
-    double deg = get_num(vm, tr, "degrees", 0);
-    for (int64_t i = 0; i < im->n; i++) {
-      int64_t oy = 0, ox = 0;
-      double ang = 0;
-      if (!strcmp(k, "random_crop")) {
-        oy = (int64_t)ax_data_bounded(rs, (uint64_t)(im->h + 2 * pad - oh + 1)) - pad;
-        ox = (int64_t)ax_data_bounded(rs, (uint64_t)(im->w + 2 * pad - ow + 1)) - pad;
-      } else if (!strcmp(k, "center_crop")) {
-        oy = (im->h - oh) / 2;
-        ox = (im->w - ow) / 2;
-      } else if (!strcmp(k, "random_rotation")) {
-        ang = (uniform01(rs) * 2 - 1) * deg * M_PI / 180.0;
-      }
-      double cs = cos(ang), sn = sin(ang), cy = (double)(im->h - 1) / 2, cx = (double)(im->w - 1) / 2;
-      for (int64_t ch = 0; ch < im->c; ch++) {
-        const float *q = im->p + (i * im->c + ch) * plane;
-        float *r = o.p + (i * o.c + ch) * oh * ow;
-        for (int64_t y = 0; y < oh; y++)
-          for (int64_t x = 0; x < ow; x++) {
-            if (crop) {
-              int64_t sy = y + oy, sx = x + ox;
-              r[y * ow + x] = sy >= 0 && sy < im->h && sx >= 0 && sx < im->w ? q[sy * im->w + sx] : 0.0f;
-            } else if (!strcmp(k, "resize")) {
-              /* half-pixel centres, as torchvision's bilinear resize without antialias */
-              double sy = ((double)y + 0.5) * (double)im->h / (double)oh - 0.5;
-              double sx = ((double)x + 0.5) * (double)im->w / (double)ow - 0.5;
-              sy = sy < 0 ? 0 : sy;
-              sx = sx < 0 ? 0 : sx;
-              r[y * ow + x] = bilinear(q, im->h, im->w, sy > (double)(im->h - 1) ? (double)(im->h - 1) : sy,
-                                       sx > (double)(im->w - 1) ? (double)(im->w - 1) : sx);
-            } else {
-              /* rotate the sampling grid by -angle around the centre; outside is 0 */
-              double dy = (double)y - cy, dx = (double)x - cx;
-              r[y * ow + x] = bilinear(q, im->h, im->w, cy + cs * dy - sn * dx, cx + sn * dy + cs * dx);
-            }
+    double cs = cos(ang), sn = sin(ang), cy = (double)(h - 1) / 2, cx = (double)(w - 1) / 2;
+    for (int64_t ch = 0; ch < st->c; ch++) {
+      const float *q = src + (i * st->c + ch) * plane;
+      float *r = dst + (i * st->c + ch) * oh * ow;
+      for (int64_t y = 0; y < oh; y++)
+        for (int64_t x = 0; x < ow; x++) {
+          if (crop) {
+            int64_t sy = y + oy, sx = x + ox;
+            r[y * ow + x] = sy >= 0 && sy < h && sx >= 0 && sx < w ? q[sy * w + sx] : 0.0f;
+          } else if (st->kind == AUG_RESIZE) {
+            /* half-pixel centres, as torchvision's bilinear resize without antialias */
+            double sy = ((double)y + 0.5) * (double)h / (double)oh - 0.5;
+            double sx = ((double)x + 0.5) * (double)w / (double)ow - 0.5;
+            sy = sy < 0 ? 0 : sy;
+            sx = sx < 0 ? 0 : sx;
+            r[y * ow + x] = bilinear(q, h, w, sy > (double)(h - 1) ? (double)(h - 1) : sy,
+                                     sx > (double)(w - 1) ? (double)(w - 1) : sx);
+          } else {
+            /* rotate the sampling grid by -angle around the centre; outside is 0 */
+            double dy = (double)y - cy, dx = (double)x - cx;
+            r[y * ow + x] = bilinear(q, h, w, cy + cs * dy - sn * dx, cx + sn * dy + cs * dx);
           }
-      }
+        }
     }
-    ax_tensor_release(im->t);
-    *im = o;
-    return true;
   }
-  if (!strcmp(k, "color_jitter")) {
-    double b = get_num(vm, tr, "brightness", 0), c = get_num(vm, tr, "contrast", 0);
-    int64_t per = im->c * plane;
-    for (int64_t i = 0; i < im->n; i++) {
-      float *q = im->p + i * per;
-      double fb = b > 0 ? fmax(0, 1 - b) + uniform01(rs) * ((1 + b) - fmax(0, 1 - b)) : 1;
-      double fc = c > 0 ? fmax(0, 1 - c) + uniform01(rs) * ((1 + c) - fmax(0, 1 - c)) : 1;
-      double mean = 0;
-      for (int64_t j = 0; j < per; j++) mean += q[j] * fb;
-      mean /= (double)(per ? per : 1);
-      for (int64_t j = 0; j < per; j++) {
-        double v = q[j] * fb;
-        v = (v - mean) * fc + mean;
-        q[j] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
-      }
+}
+
+void ax_data_plan_run(const ax_aug_plan *p, int64_t n, float *a, float *b, float *out, uint64_t *rs) {
+  float *cur = p->resizes ? a : out;
+  int done = 0;
+  for (int s = 0; s < p->n; s++) {
+    const ax_aug_step *st = &p->steps[s];
+    if (st->kind == AUG_NORMALIZE || st->kind == AUG_FLIP || st->kind == AUG_JITTER) {
+      run_in_place(p, st, n, cur, rs);
+      continue;
     }
-    return true;
+    /* the last resampling step writes the output; earlier ones alternate between a and b */
+    float *dst = ++done == p->resizes ? out : cur == a ? b : a;
+    run_resample(st, n, cur, dst, rs);
+    cur = dst;
   }
-  return ax_vm_raise(vm, "value", "data.loader: unknown transform '%s'", k);
 }
 
 bool ax_data_apply_transform(ax_vm *vm, ax_value tr, ax_tensor *x, uint64_t *rs, ax_tensor **out) {
-  if (!ax_dtype_is_float(x->dtype) || (x->ndim != 4 && x->ndim != 3)) {
-    char sb[96];
-    return ax_vm_raise(vm, "shape", "data.loader: transforms need float images [N, C, H, W] or [N, H, W], got %s %s",
-                       ax_dtype_name(x->dtype), ax_shape_str(x->shape, x->ndim, sb, sizeof sb));
-  }
-  int rank3 = x->ndim == 3;
+  ax_aug_plan plan;
+  if (!ax_data_plan_compile(vm, tr, x->shape, x->ndim, x->dtype, &plan)) return false;
   ax_err e;
-  ax_tensor *c = NULL;
+  ax_tensor *c = NULL, *o = NULL;
+  float *a = NULL, *b = NULL;
+  size_t cap = 0;
   ax_status st = ax_cast(x, AX_FLOAT32, &c, &e);
-  img im = {0};
   if (!st) {
     /* a fresh contiguous copy: the batch may be a view of the dataset */
     ax_tensor *cp = NULL;
@@ -403,19 +487,37 @@ bool ax_data_apply_transform(ax_vm *vm, ax_value tr, ax_tensor *x, uint64_t *rs,
     ax_tensor_release(c);
     c = cp;
   }
-  if (st) return ax_raise_rt(vm, st, &e);
-  im = (img){x->shape[0], rank3 ? 1 : x->shape[1], x->shape[x->ndim - 2], x->shape[x->ndim - 1],
-             (float *)c->storage->data + c->offset, c};
-  bool ok = true;
-  if (AX_IS_LIST(tr)) {
-    for (int64_t i = 0; ok && i < AX_AS_LIST(tr)->len; i++) ok = apply_one(vm, AX_AS_LIST(tr)->items[i], &im, rank3, rs);
+  int64_t n = x->shape[0];
+  if (!st && plan.resizes) {
+    int64_t s4[4] = {n, plan.c, plan.oh, plan.ow}, s3[3] = {n, plan.oh, plan.ow};
+    st = plan.rank3 ? ax_tensor_empty(s3, 3, AX_FLOAT32, AX_CPU, &o, &e) : ax_tensor_empty(s4, 4, AX_FLOAT32, AX_CPU, &o, &e);
+    if (!st && !ax_size_mul((size_t)n, plan.max_sample * sizeof(float), &cap))
+      st = ax_err_set(&e, AX_E_NOMEM, "data.loader: transform buffers too large");
+    if (!st) {
+      a = ax_malloc_aligned(cap ? cap : 1);
+      b = plan.resizes > 1 ? ax_malloc_aligned(cap ? cap : 1) : NULL;
+      if (!a || (plan.resizes > 1 && !b)) st = ax_err_set(&e, AX_E_NOMEM, "data.loader: out of memory");
+    }
+    if (!st) memcpy(a, (float *)c->storage->data + c->offset, sizeof(float) * (size_t)ax_numel(c));
+  }
+  if (!st) {
+    if (plan.resizes) ax_data_plan_run(&plan, n, a, b, (float *)o->storage->data + o->offset, rs);
+    else ax_data_plan_run(&plan, n, NULL, NULL, (float *)c->storage->data + c->offset, rs);
+  }
+  int resized = plan.resizes != 0;
+  if (a) ax_free_aligned(a, cap ? cap : 1);
+  if (b) ax_free_aligned(b, cap ? cap : 1);
+  ax_data_plan_free(&plan);
+  if (st) {
+    ax_tensor_release(c);
+    ax_tensor_release(o);
+    return ax_raise_rt(vm, st, &e);
+  }
+  if (resized) {
+    ax_tensor_release(c);
+    *out = o;
   } else {
-    ok = apply_one(vm, tr, &im, rank3, rs);
+    *out = c;
   }
-  if (!ok) {
-    ax_tensor_release(im.t);
-    return false;
-  }
-  *out = im.t;
   return true;
 }

@@ -706,8 +706,7 @@ static int l_iter(ax_vm *vm, ax_value self, ax_value *state, ax_value *out) {
     bool ok;
     if (AX_IS_MAP(l->transform) || AX_IS_LIST(l->transform)) {
       /* data.* transforms: a stream per (seed, epoch, batch), so runs repeat exactly */
-      uint64_t rs = (uint64_t)l->seed * 0xA24BAED4963EE407ull ^ (uint64_t)l->epoch * 0x9FB21C651E98DF25ull ^
-                    (uint64_t)(b + 1) * 0xD1B54A32D192ED03ull;
+      uint64_t rs = ax_data_batch_stream(l->seed, l->epoch, b);
       ax_tensor *t = NULL;
       ok = ax_data_apply_transform(vm, l->transform, ax_value_tensor(xv), &rs, &t) && ax_push_tensor(vm, t, &xv);
     } else {
