@@ -21,6 +21,11 @@ ax_status ax_file_write_atomic(const char *path, const void *const *parts, const
 
 /* IDX (MNIST format): u8 -> uint8, i8/i16/i32 -> int32, f32 -> float32, f64 -> float64. */
 ax_status ax_idx_load(const char *path, ax_tensor **out, ax_err *err);
+/* The same, converted while streaming into dtype `want` (uint8, int32, int64, float32, float64;
+** AX_NDTYPES = the file's own), float results multiplied by scale: mnist reads u8 as f32 / 255.
+** u8_only refuses files whose elements are not unsigned bytes. */
+ax_status ax_idx_load_as(const char *path, ax_dtype want, float scale, int u8_only, ax_tensor **out,
+                         ax_err *err);
 
 /* NumPy .npy v1/v2/v3, little-endian; C or Fortran order. */
 ax_status ax_npy_load(const char *path, ax_tensor **out, ax_err *err);

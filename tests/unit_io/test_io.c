@@ -90,6 +90,63 @@ static void test_idx(void) {
   fclose(fp);
   write_file(tmp("cut.idx.gz"), zb, zn / 2);
   expect_error(ax_idx_load(tmp("cut.idx.gz"), &t, &e), &e, "cut.idx.gz", NULL);
+  /* streamed conversion across several 256 KiB chunks: u8 [3, 300, 400] -> f32 / 255, plain and gz */
+  {
+    size_t n = 3 * 300 * 400;
+    unsigned char *big = malloc(16 + n);
+    unsigned char h[16] = {0, 0, 0x08, 3, 0, 0, 0, 3, 0, 0, 0x01, 0x2c, 0, 0, 0x01, 0x90};
+    memcpy(big, h, 16);
+    for (size_t i = 0; i < n; i++) big[16 + i] = (unsigned char)(i * 7 + i / 251);
+    write_file(tmp("big.idx"), big, 16 + n);
+    gz = gzopen(tmp("big.idx.gz"), "wb");
+    gzwrite(gz, big, (unsigned)(16 + n));
+    gzclose(gz);
+    const char *names[2] = {"big.idx", "big.idx.gz"};
+    for (int k = 0; k < 2; k++) {
+      t = NULL;
+      CHECK(ax_idx_load_as(tmp(names[k]), AX_FLOAT32, 1.0f / 255.0f, 1, &t, &e) == AX_OK);
+      if (!t) continue;
+      CHECK(t->dtype == AX_FLOAT32 && t->ndim == 3 && t->shape[2] == 400);
+      const float *d = (const float *)t->storage->data + t->offset;
+      size_t bad_at = n;
+      for (size_t i = 0; i < n && bad_at == n; i++)
+        if (d[i] != big[16 + i] * (1.0f / 255.0f)) bad_at = i;
+      CHECK(bad_at == n);
+      ax_tensor_release(t);
+    }
+    t = NULL;
+    CHECK(ax_idx_load_as(tmp("big.idx.gz"), AX_INT64, 1.0f, 1, &t, &e) == AX_OK);
+    if (t) {
+      int64_t i3[3] = {2, 299, 399};
+      CHECK(t->dtype == AX_INT64 && ax_get_i64(t, i3) == big[16 + n - 1]);
+      ax_tensor_release(t);
+    }
+    /* trailing bytes after the data, plain and gzipped */
+    unsigned char hs[16];
+    memcpy(hs, h, 16);
+    hs[15] = 0x8f;   /* 399 columns: the file holds 1,200 bytes too many */
+    memcpy(big, hs, 16);
+    write_file(tmp("long.idx"), big, 16 + n);
+    expect_error(ax_idx_load(tmp("long.idx"), &t, &e), &e, "long.idx", "data bytes");
+    gz = gzopen(tmp("long.idx.gz"), "wb");
+    gzwrite(gz, big, (unsigned)(16 + n));
+    gzclose(gz);
+    expect_error(ax_idx_load(tmp("long.idx.gz"), &t, &e), &e, "long.idx.gz", "gzip stream holds");
+    free(big);
+  }
+  /* mnist's reader accepts only unsigned bytes */
+  expect_error(ax_idx_load_as(tmp("b.idx"), AX_FLOAT32, 1.0f, 1, &t, &e), &e, "b.idx", "type 0x0c");
+  /* ISIZE matches but the stream holds more: a gzip file with two members */
+  {
+    unsigned char one[] = {0, 0, 0x08, 1, 0, 0, 0, 2, 5, 6};
+    gz = gzopen(tmp("two.idx.gz"), "wb");
+    gzwrite(gz, one, sizeof one);
+    gzclose(gz);
+    gz = gzopen(tmp("two.idx.gz"), "ab");
+    gzwrite(gz, one, sizeof one);
+    gzclose(gz);
+    expect_error(ax_idx_load(tmp("two.idx.gz"), &t, &e), &e, "two.idx.gz", NULL);
+  }
 }
 
 static void test_npy(void) {
