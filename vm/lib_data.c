@@ -77,40 +77,29 @@ static bool d_mnist(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   if (stat(ipath, &sb) != 0) snprintf(ipath, sizeof ipath, "%s/%s-images-idx3-ubyte", dir, prefix);
   snprintf(lpath, sizeof lpath, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
   if (stat(lpath, &sb) != 0) snprintf(lpath, sizeof lpath, "%s/%s-labels-idx1-ubyte", dir, prefix);
-  ax_tensor *img = NULL, *lab = NULL, *x = NULL, *y = NULL;
+  ax_tensor *x = NULL, *y = NULL;
   ax_err e;
-  ax_status st = ax_idx_load(ipath, &img, &e);
-  if (!st) st = ax_idx_load(lpath, &lab, &e);
+  ax_status st = ax_idx_load_as(ipath, AX_FLOAT32, 1.0f / 255.0f, 1, &x, &e);
+  if (!st) st = ax_idx_load_as(lpath, AX_INT64, 1.0f, 1, &y, &e);
   if (st) goto fail;
-  if (img->dtype != AX_UINT8 || img->ndim != 3 || lab->dtype != AX_UINT8 || lab->ndim != 1) {
-    st = ax_err_set(&e, AX_E_FORMAT, "%s: expected uint8 images [N, H, W] and uint8 labels [N]", dir);
+  if (x->ndim != 3 || y->ndim != 1) {
+    st = ax_err_set(&e, AX_E_FORMAT, "%s: expected images [N, H, W] and labels [N]", dir);
     goto fail;
   }
-  if (img->shape[0] != lab->shape[0]) {
-    st = ax_err_set(&e, AX_E_FORMAT, "%s: %lld images but %lld labels", dir, (long long)img->shape[0],
-                    (long long)lab->shape[0]);
+  if (x->shape[0] != y->shape[0]) {
+    st = ax_err_set(&e, AX_E_FORMAT, "%s: %lld images but %lld labels", dir, (long long)x->shape[0],
+                    (long long)y->shape[0]);
     goto fail;
   }
-  int64_t n = img->shape[0], h = img->shape[1], w = img->shape[2];
-  int64_t xs[4] = {n, 1, h, w}, ys[1] = {n};
-  st = ax_tensor_empty(xs, 4, AX_FLOAT32, AX_CPU, &x, &e);
-  if (!st) st = ax_tensor_empty(ys, 1, AX_INT64, AX_CPU, &y, &e);
-  if (st) goto fail;
   {
-    const uint8_t *src = (const uint8_t *)img->storage->data + img->offset;
-    float *dst = (float *)x->storage->data + x->offset;
-    int64_t total = n * h * w;
-    for (int64_t i = 0; i < total; i++) dst[i] = src[i] * (1.0f / 255.0f);
-    const uint8_t *ls = (const uint8_t *)lab->storage->data + lab->offset;
-    int64_t *ld = (int64_t *)y->storage->data + y->offset;
-    for (int64_t i = 0; i < n; i++) ld[i] = ls[i];
+    int64_t xs[4] = {x->shape[0], 1, x->shape[1], x->shape[2]};
+    ax_tensor *x4 = NULL;
+    if ((st = ax_reshape(x, xs, 4, &x4, &e))) goto fail;
+    ax_tensor_release(x);
+    x = x4;
   }
-  ax_tensor_release(img);
-  ax_tensor_release(lab);
   return pair_value(vm, x, y, out);
 fail:
-  ax_tensor_release(img);
-  ax_tensor_release(lab);
   ax_tensor_release(x);
   ax_tensor_release(y);
   return raise_rt(vm, st, &e);
