@@ -2,7 +2,8 @@
 # is found (CUDACXX, PATH, or /usr/local/cuda/bin/nvcc); ON requires it; OFF never builds it. A
 # GPU is never needed to build: without one, asking for cuda at run time is a clear error.
 # Instrumented builds (ANX_SANITIZE, ANX_FUZZ, ANX_COVERAGE) stay CPU-only under AUTO.
-# Sets ANX_HAVE_CUDA; runtime/cuda/CMakeLists.txt adds the backend to anx_runtime.
+# Sets ANX_HAVE_CUDA; runtime/cuda/CMakeLists.txt then builds the backend module (libanx_cuda.so)
+# and adds its loader to anx_runtime.
 set(ANX_HAVE_CUDA OFF)
 string(TOUPPER "${ANX_CUDA}" _anx_cuda)
 if(NOT _anx_cuda MATCHES "^(AUTO|ON|OFF)$")

@@ -177,11 +177,13 @@ static ax_status cpu_sync(ax_err *err) { return AX_OK; }
 static const ax_backend cpu_backend = {"cpu", cpu_alloc, cpu_free, cpu_upload, cpu_download, cpu_sync, NULL, NULL};
 
 /* The backend registry: the one place where the optional CUDA backend (runtime/cuda, built when
-** CMake's ANX_CUDA finds nvcc) joins; nothing else in the runtime knows whether it exists. */
+** CMake's ANX_CUDA finds nvcc) joins; nothing else in the runtime knows whether it exists. The
+** backend is a module (libanx_cuda.so) loaded by runtime/cuda/load.c at the first request for a
+** cuda device, so CPU-only runs never map the CUDA libraries; its kernel table exists from then. */
 #ifdef AX_HAVE_CUDA
 #include "cuda/ax_cuda.h"
 #define ACCEL_BACKEND(d, out, err) ax_cuda_backend_get((d).index, out, err)
-#define ACCEL_KERNELS (&ax_cuda_kernels)
+#define ACCEL_KERNELS ax_cuda_kernels()
 #else
 #define ACCEL_BACKEND(d, out, err) \
   ax_err_set(err, AX_E_DEVICE, "device cuda:%d: not available (this build has no CUDA backend)", (d).index)

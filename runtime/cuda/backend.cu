@@ -163,7 +163,7 @@ static void be_trim(void) {
 
 static const ax_backend cuda_backend = {"cuda", be_alloc, be_free, be_upload, be_download, be_sync, be_mem_stats, be_trim};
 
-extern "C" ax_status ax_cuda_backend_get(int index, const ax_backend **out, ax_err *err) {
+ax_status cu_backend_get(int index, const ax_backend **out, ax_err *err) {
   pthread_once(&g_probe_once, probe);
   if (g_probe_err != cudaSuccess)
     return ax_err_set(err, AX_E_DEVICE, "cuda: no CUDA device available (cudaGetDeviceCount: %s)",

@@ -9,6 +9,11 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* the module's side of runtime/cuda/ax_cuda.h */
+ax_status cu_backend_get(int index, const ax_backend **out, ax_err *err);   /* backend.cu */
+extern const ax_kernel_table cu_kernels;                                    /* kernels.c */
+const ax_op_info *cu_op_info(ax_op op);   /* the runtime's op table row (host.c) */
+
 ax_status cuda_unary(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
 ax_status cuda_binary(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
 ax_status cuda_where(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);

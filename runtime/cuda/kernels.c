@@ -26,7 +26,7 @@ REDUCE(ARGMIN) REDUCE(NORM) REDUCE(PROD)
 SCAN(CUMSUM) SCAN(SOFTMAX) SCAN(LOG_SOFTMAX)
 
 #define K(E) [AX_OP_##E] = k_##E
-const ax_kernel_table ax_cuda_kernels = {{
+const ax_kernel_table cu_kernels = {{
     K(NEG), K(ABS), K(EXP), K(LOG), K(SQRT), K(RSQRT), K(SIN), K(COS), K(TANH), K(SIGMOID),
     K(RELU), K(GELU), K(SILU), K(ERF), K(FLOOR), K(CEIL), K(ROUND), K(SIGN), K(CLAMP),
     K(LOGICAL_NOT),

@@ -294,7 +294,7 @@ extern "C" ax_status cuda_reduce(ax_op op, ax_tensor *const *in, int nin, const 
   ax_tensor_release(res);
   ax_tensor_release(r.buf);
   out[0] = o;
-  if (ax_op_table[op].nout > 1) out[1] = idx;
+  if (cu_op_info(op)->nout > 1) out[1] = idx;
   return AX_OK;
 fail:
   ax_tensor_release(o);
