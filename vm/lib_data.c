@@ -1,7 +1,8 @@
 /* vm/lib_data.c — the `data` module: IDX/MNIST, npy, CSV, text and the batch loader.
 ** Files from outside are hostile: every reader goes through runtime/io, which checks sizes and
 ** names the file in its errors. Invariant: a loader never copies the dataset; batches are views
-** (sequential) or one gathered copy per batch (shuffled). */
+** (sequential) or one gathered copy per batch (shuffled), gathered ahead on a background thread
+** (vm/data_prefetch.c) with the same rows, order and transform streams as without it. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "lib_data.h"
 #include "lib_tensor.h"
 #include "data_aug.h"
+#include "data_prefetch.h"
 
 static bool raise_rt(ax_vm *vm, ax_status st, ax_err *e) { return ax_raise_rt(vm, st, e); }
 
@@ -606,6 +608,7 @@ typedef struct {
   bool shuffle, drop_last;
   int64_t seed;
   int64_t epoch;          /* iterations started: shuffles differ per epoch */
+  int prefetch;           /* batches gathered ahead on a background thread; 0: none */
 } loader;
 
 static void l_finalize(ax_vm *vm, void *data) { ax_free(data, sizeof(loader)); }
@@ -627,54 +630,147 @@ static int l_len(ax_vm *vm, ax_value self, int64_t *out) {
   return AX_HOOK_OK;
 }
 
-/* state: nil at the start, then [next batch index, permutation tensor or nil]. */
+/* One pass over a loader: the state a for-loop (or train()) keeps rooted between batches. A pass
+** that stops early (break, an error) is finalized at the next collection, which stops its thread;
+** train() and evaluate() close theirs at once (ax_loader_iter_close). */
+typedef struct {
+  ax_value loader;        /* keeps the loader (sources, transform) alive while iterating */
+  ax_value perm;          /* int64 [n]: this pass's row order, or nil: rows in sequence */
+  int64_t next, nbatches;
+  int64_t epoch;          /* this pass's number: seeds the data.* transform streams */
+  ax_prefetch *pf;        /* the background gatherer, or NULL: batches are made on demand */
+  bool pf_transform;      /* the gatherer runs the data.* transform */
+  bool pf_y;              /* the gatherer gathers y (else y is a view made here) */
+} loader_iter;
+
+static void it_finalize(ax_vm *vm, void *data) {
+  loader_iter *it = data;
+  ax_prefetch_free(it->pf);   /* joins the thread: nothing else of the VM is touched here */
+  ax_free(it, sizeof *it);
+}
+
+static void it_mark(ax_vm *vm, void *data) {
+  loader_iter *it = data;
+  ax_vm_mark_value(vm, it->loader);
+  ax_vm_mark_value(vm, it->perm);
+}
+
+static const ax_foreign_class loader_iter_class = {
+  .name = "loader iterator",
+  .finalize = it_finalize,
+  .mark = it_mark,
+};
+
+void ax_loader_iter_close(ax_value state) {
+  loader_iter *it = ax_foreign_data(state, &loader_iter_class);
+  if (!it) return;
+  ax_prefetch_free(it->pf);   /* batches left, if iterated further, are made on demand */
+  it->pf = NULL;
+}
+
+/* Rows the gatherer may copy as raw memory: on the CPU, contiguous, and not on the autograd tape
+** (index_select of such a tensor records a gradient; a copy would not). */
+static bool raw_rows(const ax_tensor *t) {
+  return t->storage->device.type == AX_DEV_CPU && ax_is_contiguous(t) && !t->requires_grad;
+}
+
+/* Start the pass's gatherer when there is work for it: rows to gather in a shuffled/sampled order,
+** or a data.* transform on float32 rows. Sequential batches without one are free views. */
+static bool it_prefetch(ax_vm *vm, loader *l, loader_iter *it) {
+  ax_tensor *tx = ax_value_tensor(l->x), *ty = ax_value_tensor(l->y);
+  if (l->prefetch < 1 || it->nbatches < 1 || !raw_rows(tx) || (ty && !raw_rows(ty))) return true;
+  bool ordered = !AX_IS_NIL(it->perm);
+  bool on_worker = (AX_IS_MAP(l->transform) || AX_IS_LIST(l->transform)) && tx->dtype == AX_FLOAT32;
+  if (!ordered && !on_worker) return true;
+  ax_aug_plan plan;
+  if (on_worker) {
+    /* checked now against the first batch's shape: the errors a script sees at its first batch */
+    int64_t shape[AX_MAX_DIMS];
+    memcpy(shape, tx->shape, sizeof(int64_t) * (size_t)tx->ndim);
+    shape[0] = l->n < l->batch ? l->n : l->batch;
+    if (!ax_data_plan_compile(vm, l->transform, shape, tx->ndim, tx->dtype, &plan)) return false;
+  }
+  ax_prefetch_cfg cfg = {
+    .x = tx, .y = ordered ? ty : NULL, .order = ordered ? ax_value_tensor(it->perm) : NULL,
+    .count = l->n, .batch = l->batch, .nbatches = it->nbatches, .depth = l->prefetch,
+    .plan = on_worker ? &plan : NULL, .seed = l->seed, .epoch = it->epoch,
+  };
+  it->pf = ax_prefetch_start(&cfg);
+  if (on_worker) ax_data_plan_free(&plan);   /* empty when the gatherer took it over */
+  it->pf_transform = on_worker;
+  it->pf_y = ordered && ty;
+  return true;
+}
+
+/* The first call of a pass: its row order (drawn here, on the main thread, from the loader's
+** seed and epoch, so the order is the same with or without prefetching) and its gatherer. */
+static bool it_start(ax_vm *vm, loader *l, ax_value self, ax_value *state) {
+  loader_iter *it = ax_calloc(1, sizeof *it);
+  if (!it) return ax_vm_oom(vm);
+  it->loader = self;
+  it->perm = AX_NIL;
+  it->nbatches = l_batches(l);
+  *state = ax_foreign_new(vm, &loader_iter_class, it);
+  if (AX_IS_NIL(*state)) {
+    ax_free(it, sizeof *it);
+    return false;
+  }
+  uint64_t rs = (uint64_t)l->seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)(l->epoch + 1) * 0xD1B54A32D192ED03ull;
+  if (l->shuffle || !AX_IS_NIL(l->sampler)) {
+    int64_t shape[1] = {l->n};
+    ax_tensor *p = NULL;
+    ax_err e;
+    ax_status s = ax_tensor_empty(shape, 1, AX_INT64, AX_CPU, &p, &e);
+    if (s) return raise_rt(vm, s, &e);
+    int64_t *d = (int64_t *)p->storage->data;
+    if (!AX_IS_NIL(l->sampler)) {
+      ax_tensor *tx0 = ax_value_tensor(l->x);
+      if (!ax_data_sampler_order(vm, l->sampler, tx0->shape[0], l->shuffle, &rs, d, l->n)) {
+        ax_tensor_release(p);
+        return false;
+      }
+    } else {
+      for (int64_t i = 0; i < l->n; i++) d[i] = i;
+      for (int64_t i = l->n - 1; i > 0; i--) {
+        int64_t j = (int64_t)ax_data_bounded(&rs, (uint64_t)i + 1);
+        int64_t t = d[i]; d[i] = d[j]; d[j] = t;
+      }
+    }
+    if (!ax_push_tensor(vm, p, &it->perm)) return false;
+  }
+  it->epoch = ++l->epoch;
+  return it_prefetch(vm, l, it);
+}
+
+/* state: nil at the start, then the pass (loader_iter). */
 static int l_iter(ax_vm *vm, ax_value self, ax_value *state, ax_value *out) {
   loader *l = ax_foreign_data(self, &ax_loader_class);
-  ax_list *st;
-  ax_err e;
-  if (AX_IS_NIL(*state)) {
-    st = ax_list_new(vm, 2);
-    if (!st) return AX_HOOK_ERR;
-    *state = ax_obj_value(st);
-    ax_value perm = AX_NIL;
-    uint64_t rs = (uint64_t)l->seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)(l->epoch + 1) * 0xD1B54A32D192ED03ull;
-    if (l->shuffle || !AX_IS_NIL(l->sampler)) {
-      int64_t shape[1] = {l->n};
-      ax_tensor *p = NULL;
-      ax_status s = ax_tensor_empty(shape, 1, AX_INT64, AX_CPU, &p, &e);
-      if (s) return raise_rt(vm, s, &e) ? AX_HOOK_OK : AX_HOOK_ERR;
-      int64_t *d = (int64_t *)p->storage->data;
-      if (!AX_IS_NIL(l->sampler)) {
-        ax_tensor *tx0 = ax_value_tensor(l->x);
-        if (!ax_data_sampler_order(vm, l->sampler, tx0->shape[0], l->shuffle, &rs, d, l->n)) {
-          ax_tensor_release(p);
-          return AX_HOOK_ERR;
-        }
-      } else {
-        for (int64_t i = 0; i < l->n; i++) d[i] = i;
-        for (int64_t i = l->n - 1; i > 0; i--) {
-          int64_t j = (int64_t)ax_data_bounded(&rs, (uint64_t)i + 1);
-          int64_t t = d[i]; d[i] = d[j]; d[j] = t;
-        }
-      }
-      if (!ax_push_tensor(vm, p, &perm)) return AX_HOOK_ERR;
-    }
-    l->epoch++;
-    if (!ax_list_push(vm, st, ax_int(0)) || !ax_list_push(vm, st, perm)) return AX_HOOK_ERR;
+  if (AX_IS_NIL(*state) && !it_start(vm, l, self, state)) return AX_HOOK_ERR;
+  loader_iter *it = ax_foreign_data(*state, &loader_iter_class);
+  int64_t b = it->next;
+  if (b >= it->nbatches) {
+    ax_loader_iter_close(*state);
+    return AX_HOOK_MISSING;
   }
-  st = AX_AS_LIST(*state);
-  int64_t b = st->items[0].as.i;
-  if (b >= l_batches(l)) return AX_HOOK_MISSING;
-  st->items[0] = ax_int(b + 1);
+  it->next = b + 1;
   int64_t start = b * l->batch, len = l->n - start < l->batch ? l->n - start : l->batch;
   ax_tensor *xb = NULL, *yb = NULL;
   ax_tensor *tx = ax_value_tensor(l->x), *ty = ax_value_tensor(l->y);
-  ax_status s;
-  if (AX_IS_NIL(st->items[1])) {
+  ax_err e;
+  ax_status s = AX_OK;
+  bool transformed = false;
+  /* a source written since the pass began: drop what was gathered ahead, read it afresh */
+  if (it->pf && ax_prefetch_stale(it->pf)) ax_loader_iter_close(*state);
+  if (it->pf) {
+    s = ax_prefetch_take(it->pf, b, &xb, &yb, &e);
+    transformed = it->pf_transform;
+    if (!s && ty && !it->pf_y) s = ax_narrow(ty, 0, start, len, &yb, &e);
+    if (s || b + 1 == it->nbatches) ax_loader_iter_close(*state);   /* the last batch: the thread is done */
+  } else if (AX_IS_NIL(it->perm)) {
     s = ax_narrow(tx, 0, start, len, &xb, &e);
     if (!s && ty) s = ax_narrow(ty, 0, start, len, &yb, &e);
   } else {
-    ax_tensor *perm = ax_value_tensor(st->items[1]), *idx = NULL;
+    ax_tensor *perm = ax_value_tensor(it->perm), *idx = NULL;
     s = ax_narrow(perm, 0, start, len, &idx, &e);
     if (!s) s = ax_index_select(tx, 0, idx, &xb, &e);
     if (!s && ty) s = ax_index_select(ty, 0, idx, &yb, &e);
@@ -690,18 +786,20 @@ static int l_iter(ax_vm *vm, ax_value self, ax_value *state, ax_value *out) {
     ax_tensor_release(yb);
     return AX_HOOK_ERR;
   }
-  if (!AX_IS_NIL(l->transform)) {
+  if (!transformed && !AX_IS_NIL(l->transform)) {
+    /* the state may be new this call: root it too, a script transform can collect */
+    ax_vm_push_root(vm, *state);
     ax_vm_push_root(vm, xv);
     bool ok;
     if (AX_IS_MAP(l->transform) || AX_IS_LIST(l->transform)) {
-      /* data.* transforms: a stream per (seed, epoch, batch), so runs repeat exactly */
-      uint64_t rs = ax_data_batch_stream(l->seed, l->epoch, b);
+      /* data.* transforms: a stream per (seed, pass, batch), so runs repeat exactly */
+      uint64_t rs = ax_data_batch_stream(l->seed, it->epoch, b);
       ax_tensor *t = NULL;
       ok = ax_data_apply_transform(vm, l->transform, ax_value_tensor(xv), &rs, &t) && ax_push_tensor(vm, t, &xv);
     } else {
       ok = ax_vm_call(vm, l->transform, 1, &xv, NULL, &xv);
     }
-    ax_vm_pop_root(vm, 1);
+    ax_vm_pop_root(vm, 2);
     if (!ok) {
       ax_tensor_release(yb);
       return AX_HOOK_ERR;
@@ -730,6 +828,7 @@ static int l_get_field(ax_vm *vm, ax_value self, ax_string *name, ax_value *out)
   if (strcmp(name->chars, "size") == 0) { *out = ax_int(l->n); return AX_HOOK_OK; }
   if (strcmp(name->chars, "x") == 0) { *out = l->x; return AX_HOOK_OK; }
   if (strcmp(name->chars, "y") == 0) { *out = l->y; return AX_HOOK_OK; }
+  if (strcmp(name->chars, "prefetch") == 0) { *out = ax_int(l->prefetch); return AX_HOOK_OK; }
   return AX_HOOK_MISSING;
 }
 
@@ -769,6 +868,7 @@ bool ax_loader_new(ax_vm *vm, ax_value x, ax_value y, int64_t batch, bool shuffl
   l->batch = batch;
   l->shuffle = shuffle;
   l->seed = seed;
+  l->prefetch = 2;
   *out = ax_foreign_new(vm, &ax_loader_class, l);
   if (AX_IS_NIL(*out)) {
     ax_free(l, sizeof *l);
@@ -778,7 +878,8 @@ bool ax_loader_new(ax_vm *vm, ax_value x, ax_value y, int64_t batch, bool shuffl
 }
 
 static bool d_loader(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
-  static const char *const allowed[] = {"batch", "batch_size", "shuffle", "seed", "drop_last", "transform", "sampler", NULL};
+  static const char *const allowed[] = {"batch", "batch_size", "shuffle", "seed", "drop_last", "transform", "sampler",
+                                        "prefetch", NULL};
   if (!ax_kw_check(vm, "data.loader", kw, allowed) || !ax_arg_count(vm, "data.loader", argc, 1, 2)) return false;
   ax_tensor *tx = ax_value_tensor(args[0]), *ty = argc > 1 ? ax_value_tensor(args[1]) : NULL;
   if (!tx) return ax_vm_raise(vm, "type", "data.loader: x must be a tensor, got %s", ax_type_name(args[0]));
@@ -795,6 +896,7 @@ static bool d_loader(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_va
   l->transform = AX_NIL;
   l->n = tx->shape[0];
   l->batch = 32;
+  l->prefetch = 2;
   ax_value v;
   bool ok = true;
   if ((ax_kw_get(kw, "batch", &v) || ax_kw_get(kw, "batch_size", &v))) {
@@ -806,6 +908,11 @@ static bool d_loader(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_va
   if (ok && ax_kw_get(kw, "seed", &v)) {
     if (!AX_IS_INT(v)) ok = ax_vm_raise(vm, "type", "data.loader: seed must be an int");
     else l->seed = v.as.i;
+  }
+  if (ok && ax_kw_get(kw, "prefetch", &v)) {
+    if (!AX_IS_INT(v) || v.as.i < 0 || v.as.i > AX_PREFETCH_MAX_DEPTH)
+      ok = ax_vm_raise(vm, "value", "data.loader: prefetch must be an int from 0 (off) to %d", AX_PREFETCH_MAX_DEPTH);
+    else l->prefetch = (int)v.as.i;
   }
   if (ok && ax_kw_get(kw, "transform", &v)) l->transform = v;
   l->sampler = AX_NIL;

@@ -537,6 +537,7 @@ static bool run_eval(ax_vm *vm, ax_value netv, ax_value loader, loss_spec *ls, i
     ax_vm_pop_root(vm, 1);
     ax_gc_maybe(vm);   /* safe point: loader and state are rooted */
   }
+  ax_loader_iter_close(state);   /* an error mid-pass: stop its prefetch thread now */
   ax_vm_pop_root(vm, 2);
   ax_set_grad_enabled(was_grad);
   ax_net_set_training(net, was_train);
@@ -939,6 +940,7 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
         break;
       }
     }
+    ax_loader_iter_close(state);   /* Ctrl-C or an error mid-epoch: stop its prefetch thread now */
     ax_vm_pop_root(vm, 1);
     if (!ok) break;
     ax_net_set_logits_mode(net, 0, &has_sm);
