@@ -35,6 +35,21 @@ int anx_vm_check_file(anx_vm *vm, const char *path, int disasm);
 /* `anx --explain`: networks report their layer kinds and shapes as they are built. */
 void anx_vm_set_explain(anx_vm *vm, int on);
 
+/* Limits and the sandbox for untrusted scripts (anx --max-steps, --sandbox, --allow-read,
+** --allow-write; docs/security.md). The strings must outlive the VM (the CLI passes argv). */
+typedef struct {
+  long long max_steps;              /* backward jumps + calls before "step limit of N exceeded"; 0: none */
+  int sandbox;                      /* 1: files only under the directories below; no environment */
+  const char *const *allow_read;    /* directories a script may read (and list) below */
+  int nallow_read;
+  const char *const *allow_write;   /* directories a script may write below (and read) */
+  int nallow_write;
+} anx_policy;
+
+/* Apply p before running anything. ANX_OK, or 64 (usage) with the reason printed to stderr when a
+** directory does not exist or memory ran out. */
+int anx_vm_set_policy(anx_vm *vm, const anx_policy *p);
+
 /* Interactive read-eval-print loop on stdin (libedit on a terminal, plain lines otherwise). */
 int anx_repl(anx_vm *vm);
 

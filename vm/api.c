@@ -92,6 +92,7 @@ ax_vm *ax_vm_new_internal(void) {
   vm->sp = vm->stack;
   vm->stack_end = vm->stack + AX_STACK_VALUES;
   vm->next_gc = 1u << 20;
+  vm->steps_left = INT64_MAX;
   const char *stress = getenv("ANX_GC_STRESS");
   vm->gc_stress = stress && *stress && *stress != '0';
   vm->error = AX_NIL;
@@ -133,6 +134,7 @@ void ax_vm_free_internal(ax_vm *vm) {
     ax_obj_free(vm, o);
     o = next;
   }
+  ax_sandbox_fini(vm);
   ax_table_fini(&vm->modules);
   for (int i = 0; i <= AX_O_SLICE; i++) ax_table_fini(&vm->methods[i]);
   ax_free(vm->strings.slots, sizeof(ax_string *) * vm->strings.cap);
@@ -262,7 +264,9 @@ int ax_vm_finish(ax_vm *vm, bool ok);
 int ax_vm_finish(ax_vm *vm, bool ok) {
   fflush(stdout);
   if (ok) return ANX_OK;
-  int code = vm->error_uncatchable ? ANX_INTERRUPTED : ANX_RUNTIME_ERROR;
+  /* uncatchable: Ctrl-C (130) or --max-steps (70, reported like any error) */
+  int code = vm->error_uncatchable && ax_is_kind(vm->error, AX_O_ERROR) &&
+             strcmp(AX_AS_ERROR(vm->error)->kind->chars, "interrupt") == 0 ? ANX_INTERRUPTED : ANX_RUNTIME_ERROR;
   /* an imported module that does not compile makes the whole run a compile error */
   if (ax_is_kind(vm->error, AX_O_ERROR) && strcmp(AX_AS_ERROR(vm->error)->kind->chars, "compile") == 0)
     code = ANX_COMPILE_ERROR;
@@ -344,6 +348,7 @@ int anx_vm_run_file(anx_vm *vm, const char *path) {
   size_t len;
   char *src = ax_read_file(path, &len);
   if (!src) return read_failed(path, len);
+  ax_sandbox_set_script(vm, path);
   int r = anx_vm_run_string(vm, path, src, len);
   ax_free(src, len + 1);
   return r;

@@ -55,7 +55,7 @@
   X(JUMP_FALSE_KEEP,"j16",              2, 0)  /* `and`: jump keeping the value when falsy */ \
   X(JUMP_TRUE_KEEP, "j16",              2, 0)  /* `or` */ \
   X(JUMP_IF_DEF,    "u8 j16",           3, 0)  /* default args: jump when local[a] was passed */ \
-  X(LOOP,           "b16",              2, 0)  /* backward jump; checks Ctrl-C */ \
+  X(LOOP,           "b16",              2, 0)  /* backward jump; checks Ctrl-C and --max-steps */ \
   X(CALL,           "u8",               1, AX_VAR) /* f a1..an -> r */ \
   X(CALL_KW,        "u8 u8 k16",        4, AX_VAR) /* f a1..an kv1..kvm -> r; k = list of names */ \
   X(INVOKE,         "k16 u8",           3, AX_VAR) /* obj a1..an -> obj.name(a...) */ \

@@ -16,6 +16,7 @@
 **   foreign      ax_foreign_class (below) + ax_foreign_new(vm, &cls, data)
 **   networks     ax_vm_set_network_hook(vm, hook)
 **   errors       ax_vm_raise(vm, "shape", "matmul: %s", ...)  -> e.kind == "shape"
+**   files        ax_vm_file_allowed(vm, path, AX_FILE_READ) before touching any file (--sandbox)
 */
 #ifndef AX_VM_H
 #define AX_VM_H
@@ -101,6 +102,16 @@ bool ax_vm_raise(ax_vm *vm, const char *kind, const char *fmt, ...) __attribute_
 bool ax_vm_raise_value(ax_vm *vm, ax_value err);   /* throw an error object / any value */
 bool ax_vm_oom(ax_vm *vm);                          /* raise "out of memory" */
 ax_value ax_error_new(ax_vm *vm, const char *kind, const char *msg);
+
+/* ---- files and the environment (--sandbox; vm/sandbox.c) ----
+** The one gate for every file a native reads, stats, lists, writes or deletes for a script, asked
+** with the path as the script gave it, before the file is touched. Always true without --sandbox.
+** AX_FILE_IMPORT: a module's source, which may also come from below the main script's directory. */
+typedef enum { AX_FILE_READ, AX_FILE_WRITE, AX_FILE_IMPORT } ax_file_access;
+bool ax_vm_file_allowed(ax_vm *vm, const char *path, ax_file_access how);   /* false: raised */
+/* The same test without raising: false with the message in why[0..n). */
+bool ax_sandbox_allows(ax_vm *vm, const char *path, ax_file_access how, char *why, size_t n);
+bool ax_vm_env_allowed(ax_vm *vm, const char *what);   /* os.env() & co; false: raised */
 
 /* ---- calling back into the VM from a native ---- */
 bool ax_vm_call(ax_vm *vm, ax_value fn, int argc, const ax_value *args, const ax_kw *kw, ax_value *out);

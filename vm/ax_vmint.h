@@ -5,7 +5,9 @@
 #define AX_VMINT_H
 
 #include <signal.h>
+#include <stdint.h>
 
+#include "anx.h"
 #include "ax_opcodes.h"
 #include "ax_mem.h"
 #include "ax_vm.h"
@@ -27,6 +29,15 @@ typedef struct {
   uint8_t *catch_ip;
 } ax_handler;
 
+/* --sandbox (vm/sandbox.c): directories are canonical (realpath), ax_malloc'd. */
+typedef struct {
+  bool on;
+  char **read, **write;    /* --allow-read / --allow-write directories */
+  int nread, nwrite;
+  char *script_dir;        /* directory of the main script: `import` of .anx files below it */
+  anx_policy policy;       /* as given to anx_vm_set_policy (the debugger applies it to its VMs) */
+} ax_sandbox;
+
 typedef struct ax_modreg {
   struct ax_modreg *next;
   char *name;
@@ -38,6 +49,10 @@ struct ax_vm {
   ax_value *stack, *sp, *stack_end;
   ax_frame *frames;
   int nframes;
+  /* --max-steps: decremented at every backward jump and call; below 0 the slow path
+  ** (ax_vm_check_steps) raises, or refills it to INT64_MAX when there is no limit. */
+  int64_t steps_left;
+  int64_t max_steps;       /* 0: no limit */
   ax_upval *open_upvals;
   ax_handler *handlers;
   int nhandlers, handlers_cap;
@@ -64,7 +79,7 @@ struct ax_vm {
 
   /* errors */
   ax_value error;          /* the error being raised (an ax_error) */
-  bool error_uncatchable;  /* Ctrl-C: unwind to the top level */
+  bool error_uncatchable;  /* Ctrl-C, --max-steps: unwind to the top level, past every try */
   int cdepth;              /* nested runs */
   void *native_ud;
 
@@ -72,6 +87,7 @@ struct ax_vm {
   struct ax_debugger *debugger;   /* vm/debug.c; NULL when off (run() then dispatches normally) */
   bool explain;            /* anx --explain */
   ax_list *argv;
+  ax_sandbox sandbox;
   char *exe_dir;
   int exit_code_hint;
 
@@ -121,6 +137,15 @@ void ax_vm_report_error(ax_vm *vm, FILE *f);   /* file:line:col, source, caret, 
 void ax_vm_reset(ax_vm *vm);                   /* after an uncaught error: empty stacks */
 bool ax_vm_iter_next(ax_vm *vm, ax_value iterable, ax_value *state, ax_value *out, bool *done);
 ax_value ax_vm_list_slice(ax_vm *vm, ax_list *l, ax_value a, ax_value b, ax_value c);
+
+/* The slow path of the checks at backward jumps and calls (Ctrl-C, --max-steps): false after
+** raising an error no try block catches. */
+bool ax_vm_check_steps(ax_vm *vm);
+
+/* sandbox.c (the gate itself is in ax_vm.h) */
+void ax_sandbox_set_script(ax_vm *vm, const char *path);   /* the main script (imports next to it) */
+void ax_sandbox_fini(ax_vm *vm);
+const anx_policy *ax_vm_policy(ax_vm *vm);
 
 /* print.c */
 typedef struct { char *p; size_t len, cap; bool oom; } ax_buf;

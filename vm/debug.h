@@ -7,17 +7,19 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "anx.h"
 #include "ax_vm.h"
 
 struct ax_layer;
 struct ax_tensor;
 
 /* Runs the debugger on a script: commands from `commands` (a file; NULL: stdin, with libedit when
-** it is a terminal). Returns the process exit code (0; 64 usage; 66 unreadable). */
-int ax_debug_main(const char *file, int argc, char **argv, const char *commands);
+** it is a terminal); policy (NULL: none) is applied to every run's VM (--max-steps, --sandbox).
+** Returns the process exit code (0; 64 usage; 66 unreadable). */
+int ax_debug_main(const char *file, int argc, char **argv, const char *commands, const anx_policy *policy);
 
 /* The REPL's `:debug FILE [ARGS]`: split args on blanks and run ax_debug_main on stdin. */
-int ax_debug_args(const char *args);
+int ax_debug_args(const char *args, const anx_policy *policy);
 
 /* true while a debugger is attached to vm (cheap: one load). */
 bool ax_debug_attached(ax_vm *vm);

@@ -841,6 +841,13 @@ static void run_program(dbg *d) {
   ax_vm *vm = anx_vm_new();
   if (!vm) { ax_free(src, len + 1); ax_dbg_out("out of memory\n"); d->end = END_QUIT; return; }
   anx_vm_set_args(vm, d->argc, d->argv);
+  if (d->policy && anx_vm_set_policy(vm, d->policy) != ANX_OK) {
+    ax_free(src, len + 1);
+    anx_vm_free(vm);
+    d->end = END_QUIT;
+    return;
+  }
+  ax_sandbox_set_script(vm, d->file);
   d->vm = vm;
   ax_string *name = ax_str_cstr(vm, d->file);
   ax_module *m = name ? ax_module_new(vm, name) : NULL;
@@ -891,7 +898,7 @@ static void run_program(dbg *d) {
   d->vm = NULL;
 }
 
-int ax_debug_main(const char *file, int argc, char **argv, const char *commands) {
+int ax_debug_main(const char *file, int argc, char **argv, const char *commands, const anx_policy *policy) {
   dbg *d = calloc(1, sizeof(dbg));
   if (!d) return 70;
   d->lines = calloc(AX_MAX_FRAMES + 2, sizeof(int));
@@ -900,6 +907,7 @@ int ax_debug_main(const char *file, int argc, char **argv, const char *commands)
   d->file = file;
   d->argc = argc;
   d->argv = argv;
+  d->policy = policy;
   d->src = ax_read_file(file, &d->srclen);
   if (!d->src) { fprintf(stderr, "anx debug: cannot open '%s'\n", file); free(d->lines); free(d->pcs); free(d); return 66; }
   d->in = stdin;
@@ -954,7 +962,7 @@ int ax_debug_main(const char *file, int argc, char **argv, const char *commands)
   return 0;
 }
 
-int ax_debug_args(const char *args) {
+int ax_debug_args(const char *args, const anx_policy *policy) {
   char buf[1024];
   char *argv[64];
   int argc = 0;
@@ -964,7 +972,7 @@ int ax_debug_args(const char *args) {
     ax_dbg_out("usage: :debug FILE [ARGS]\n");
     return 64;
   }
-  int rc = ax_debug_main(argv[0], argc - 1, argv + 1, NULL);
+  int rc = ax_debug_main(argv[0], argc - 1, argv + 1, NULL, policy);
   fflush(stdout);
   return rc;
 }

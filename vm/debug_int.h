@@ -78,6 +78,7 @@ typedef struct ax_debugger {
   size_t srclen;
   int argc;
   char **argv;
+  const anx_policy *policy;   /* applied to every VM the program runs in (NULL: none) */
   FILE *in;
   bool tty, echo;
   char last_cmd[512];

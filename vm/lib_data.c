@@ -32,7 +32,9 @@ static bool str_arg(ax_vm *vm, const char *fn, ax_value *args, int argc, int i, 
 
 static bool d_idx(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   const char *path;
-  if (!ax_arg_count(vm, "data.idx", argc, 1, 1) || !str_arg(vm, "data.idx", args, argc, 0, &path)) return false;
+  if (!ax_arg_count(vm, "data.idx", argc, 1, 1) || !str_arg(vm, "data.idx", args, argc, 0, &path) ||
+      !ax_vm_file_allowed(vm, path, AX_FILE_READ))
+    return false;
   ax_tensor *t = NULL;
   ax_err e;
   ax_status st = ax_idx_load(path, &t, &e);
@@ -63,7 +65,7 @@ static bool d_mnist(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   const char *dir, *split = "train";
   ax_value v;
   if (!ax_kw_check(vm, "data.mnist", kw, allowed) || !ax_arg_count(vm, "data.mnist", argc, 1, 1) ||
-      !str_arg(vm, "data.mnist", args, argc, 0, &dir))
+      !str_arg(vm, "data.mnist", args, argc, 0, &dir) || !ax_vm_file_allowed(vm, dir, AX_FILE_READ))
     return false;
   if (ax_kw_get(kw, "split", &v)) {
     if (!AX_IS_STRING(v)) return ax_vm_raise(vm, "type", "data.mnist: split must be \"train\" or \"test\"");
@@ -79,6 +81,7 @@ static bool d_mnist(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   if (stat(ipath, &sb) != 0) snprintf(ipath, sizeof ipath, "%s/%s-images-idx3-ubyte", dir, prefix);
   snprintf(lpath, sizeof lpath, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
   if (stat(lpath, &sb) != 0) snprintf(lpath, sizeof lpath, "%s/%s-labels-idx1-ubyte", dir, prefix);
+  if (!ax_vm_file_allowed(vm, ipath, AX_FILE_READ) || !ax_vm_file_allowed(vm, lpath, AX_FILE_READ)) return false;
   ax_tensor *x = NULL, *y = NULL;
   ax_err e;
   ax_status st = ax_idx_load_as(ipath, AX_FLOAT32, 1.0f / 255.0f, 1, &x, &e);
@@ -111,7 +114,8 @@ fail:
 
 static bool d_npy_load(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   const char *path;
-  if (!ax_arg_count(vm, "data.npy_load", argc, 1, 1) || !str_arg(vm, "data.npy_load", args, argc, 0, &path))
+  if (!ax_arg_count(vm, "data.npy_load", argc, 1, 1) || !str_arg(vm, "data.npy_load", args, argc, 0, &path) ||
+      !ax_vm_file_allowed(vm, path, AX_FILE_READ))
     return false;
   ax_tensor *t = NULL;
   ax_err e;
@@ -122,7 +126,8 @@ static bool d_npy_load(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
 
 static bool d_npy_save(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   const char *path;
-  if (!ax_arg_count(vm, "data.npy_save", argc, 2, 2) || !str_arg(vm, "data.npy_save", args, argc, 0, &path))
+  if (!ax_arg_count(vm, "data.npy_save", argc, 2, 2) || !str_arg(vm, "data.npy_save", args, argc, 0, &path) ||
+      !ax_vm_file_allowed(vm, path, AX_FILE_WRITE))
     return false;
   ax_tensor *t = NULL;
   if (!ax_value_to_tensor(vm, "data.npy_save", args[1], AX_NDTYPES, &t)) return false;
@@ -155,12 +160,14 @@ static int csv_field(csv_cur *c, char *buf, size_t n, int *eol, const char **why
         else break;
       }
       if (ch == '\n') c->line++;
+      if (ch == 0) { *why = "NUL byte inside a field"; return -1; }
       if (k + 1 >= n) { *why = "field longer than 4095 bytes"; return -1; }
       buf[k++] = ch;
     }
   } else {
     while (c->p < c->end && *c->p != ',' && *c->p != '\n' && *c->p != '\r') {
       if (*c->p == '"') { *why = "quote inside an unquoted field"; return -1; }
+      if (*c->p == 0) { *why = "NUL byte inside a field"; return -1; }
       if (k + 1 >= n) { *why = "field longer than 4095 bytes"; return -1; }
       buf[k++] = *c->p++;
     }
@@ -181,7 +188,7 @@ static bool d_csv(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value
   static const char *const allowed[] = {"label", "header", NULL};
   const char *path;
   if (!ax_kw_check(vm, "data.csv", kw, allowed) || !ax_arg_count(vm, "data.csv", argc, 1, 1) ||
-      !str_arg(vm, "data.csv", args, argc, 0, &path))
+      !str_arg(vm, "data.csv", args, argc, 0, &path) || !ax_vm_file_allowed(vm, path, AX_FILE_READ))
     return false;
   bool header = true;
   ax_value v, labelv = AX_NIL;
@@ -322,6 +329,7 @@ static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const 
 /* Append a file, or every regular file under a directory (sorted, recursive). */
 static bool read_text(ax_vm *vm, const char *path, sbuf *b, int depth) {
   struct stat st;
+  if (!ax_vm_file_allowed(vm, path, AX_FILE_READ)) return false;   /* each file: links inside may point out */
   if (stat(path, &st) != 0) return ax_vm_raise(vm, "io", "%s: %s", path, strerror(errno));
   if (S_ISREG(st.st_mode)) {
     char *buf;

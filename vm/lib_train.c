@@ -258,7 +258,8 @@ static bool path_cb(ax_vm *vm, const char *kind, ax_value *args, int argc, const
                     ax_value *out) {
   ax_string *p;
   if (!ax_arg_count(vm, kind, argc, 1, 1) || !ax_arg_str(vm, kind, args, argc, 0, &p)) return false;
-  if (!cb_with_kw(vm, kind, kw, allowed, out)) return false;
+  /* --sandbox: refuse here, where the script names the file, not epochs later (each write asks again) */
+  if (!ax_vm_file_allowed(vm, p->chars, AX_FILE_WRITE) || !cb_with_kw(vm, kind, kw, allowed, out)) return false;
   return cb_set(vm, *out, "path", args[0]);
 }
 static bool f_checkpoint_best(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -360,6 +361,14 @@ static ax_status save_checkpoint(ax_vm *vm, const char *path, ax_net *net, ax_op
   return st;
 }
 
+/* Every checkpoint a script asks for: the sandbox gate, then save_checkpoint. false: raised. */
+static bool write_checkpoint(ax_vm *vm, const char *path, ax_net *net, ax_optim *opt, int64_t epoch) {
+  if (!ax_vm_file_allowed(vm, path, AX_FILE_WRITE)) return false;
+  ax_err e;
+  ax_status st = save_checkpoint(vm, path, net, opt, epoch, &e);
+  return st ? ax_raise_rt(vm, st, &e) : true;
+}
+
 static bool f_checkpoint(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   ax_string *path;
   if (!ax_arg_count(vm, "checkpoint", argc, 2, 3) || !ax_arg_str(vm, "checkpoint", args, argc, 0, &path)) return false;
@@ -367,9 +376,7 @@ static bool f_checkpoint(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, a
   if (!net) return ax_vm_raise(vm, "type", "checkpoint(path, Net, opt): the second argument must be a network");
   ax_optim *opt = argc > 2 && !AX_IS_NIL(args[2]) ? ax_value_optim(args[2]) : NULL;
   if (argc > 2 && !AX_IS_NIL(args[2]) && !opt) return ax_vm_raise(vm, "type", "checkpoint: the third argument must be an optimizer");
-  ax_err e;
-  ax_status st = save_checkpoint(vm, path->chars, net, opt, 0, &e);
-  if (st) return ax_raise_rt(vm, st, &e);
+  if (!write_checkpoint(vm, path->chars, net, opt, 0)) return false;
   *out = AX_NIL;
   return true;
 }
@@ -422,6 +429,7 @@ static bool f_restore(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
   ax_net *net = ax_value_net(args[1]);
   if (!net) return ax_vm_raise(vm, "type", "restore(path, Net, opt): the second argument must be a network");
   ax_optim *opt = argc > 2 && !AX_IS_NIL(args[2]) ? ax_value_optim(args[2]) : NULL;
+  if (!ax_vm_file_allowed(vm, path->chars, AX_FILE_READ)) return false;
   ax_tensor_dict d;
   ax_err e;
   ax_status st = ax_safetensors_load(path->chars, &d, &e);
@@ -673,6 +681,7 @@ static bool monitor_of(ax_vm *vm, ax_value cb, ax_map *stats, const char **name,
 }
 
 static bool write_csv(ax_vm *vm, const char *path, ax_list *history) {
+  if (!ax_vm_file_allowed(vm, path, AX_FILE_WRITE)) return false;
   size_t cap = 4096, len = 0;
   char *buf = ax_malloc(cap);
   if (!buf) return ax_vm_oom(vm);
@@ -1007,10 +1016,8 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
       } else if (!strcmp(k, "checkpoint_best")) {
         if (improved) {
           cbs[i].best = m;
-          ax_err e;
           ax_value p = cb_get(vm, cb, "path");
-          ax_status st = save_checkpoint(vm, AX_AS_STRING(p)->chars, net, opt, ep, &e);
-          if (st) ok = ax_raise_rt(vm, st, &e);
+          ok = write_checkpoint(vm, AX_AS_STRING(p)->chars, net, opt, ep);
         }
       } else if (!strcmp(k, "checkpoint_every")) {
         int64_t every = (int64_t)cb_num(vm, cb, "every", 1), keep = (int64_t)cb_num(vm, cb, "keep", 3);
@@ -1019,15 +1026,14 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
           char path[1024];
           ax_value p = cb_get(vm, cb, "path");
           epoch_path(AX_AS_STRING(p)->chars, ep, path, sizeof path);
-          ax_err e;
-          ax_status st = save_checkpoint(vm, path, net, opt, ep, &e);
-          if (st) ok = ax_raise_rt(vm, st, &e);
-          else if (keep > 0) {
+          ok = write_checkpoint(vm, path, net, opt, ep);
+          if (ok && keep > 0) {
             /* keep the last `keep` files: delete the one `keep` saves ago */
             int64_t old = ep - keep * every;
             if (old >= 1) {
               epoch_path(AX_AS_STRING(p)->chars, old, path, sizeof path);
-              unlink(path);
+              ok = ax_vm_file_allowed(vm, path, AX_FILE_WRITE);
+              if (ok) unlink(path);
             }
           }
         }
@@ -1065,7 +1071,8 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
       if (!strcmp(k, "checkpoint_every")) epoch_path(AX_AS_STRING(p)->chars, (int64_t)history->len, path, sizeof path);
       else snprintf(path, sizeof path, "%s", AX_AS_STRING(p)->chars);
       ax_err e;
-      if (save_checkpoint(vm, path, net, opt, (int64_t)history->len, &e)) fprintf(stderr, "interrupt: %s\n", e.msg);
+      if (!ax_sandbox_allows(vm, path, AX_FILE_WRITE, e.msg, sizeof e.msg)) fprintf(stderr, "interrupt: %s\n", e.msg);
+      else if (save_checkpoint(vm, path, net, opt, (int64_t)history->len, &e)) fprintf(stderr, "interrupt: %s\n", e.msg);
       else fprintf(stderr, "interrupt: saved %s\n", path);
     }
     vm->error_uncatchable = true;
@@ -1085,7 +1092,9 @@ fail:
 
 static bool f_plot(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   ax_string *path;
-  if (!ax_arg_count(vm, "plot", argc, 2, 2) || !ax_arg_str(vm, "plot", args, argc, 1, &path)) return false;
+  if (!ax_arg_count(vm, "plot", argc, 2, 2) || !ax_arg_str(vm, "plot", args, argc, 1, &path) ||
+      !ax_vm_file_allowed(vm, path->chars, AX_FILE_WRITE))
+    return false;
   if (!AX_IS_LIST(args[0]) || AX_AS_LIST(args[0])->len == 0)
     return ax_vm_raise(vm, "type", "plot: the first argument must be the list of epoch stats train() returns");
   ax_list *h = AX_AS_LIST(args[0]);

@@ -1,7 +1,10 @@
 /* vm/main.c — the `anx` command line (LANGUAGE.md section 7): run a file with arguments, -e CODE,
-** --check, --disasm, --version, --help, `debug`, and the REPL when no file is given.
+** --check, --disasm, --version, --help, `debug`, and the REPL when no file is given; before them the
+** limit and sandbox options (--max-memory, --max-steps, --sandbox, --allow-read, --allow-write).
 ** Exit codes: 0 ok, 64 usage, 65 compile error, 66 unreadable file, 70 runtime error, 130 Ctrl-C. */
+#include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +44,82 @@ static void usage(FILE *f) {
           "  anx --disasm FILE    print the bytecode of FILE\n"
           "  anx --explain FILE   run FILE, printing each network's layer kinds and shapes\n"
           "  anx debug [--commands CMDS] FILE [ARGS]   debug FILE (docs/debugger.md)\n"
-          "  anx --max-memory=SIZE ...    limit memory (bytes, or with K, M, G; also ANX_MAX_MEMORY)\n"
           "  anx --version        print the version\n"
           "  anx --help           this text\n"
-          "exit codes: 0 ok, 65 compile error, 70 runtime error, 130 interrupted\n");
+          "options (before FILE, -e or debug; docs/security.md):\n"
+          "  --max-memory=SIZE    limit memory: bytes, or with K, M, G (also ANX_MAX_MEMORY); default none\n"
+          "  --max-steps=N        stop after N loop iterations + calls (exit 70; try cannot catch it); default none\n"
+          "  --sandbox            no files outside the --allow-* directories, no environment\n"
+          "  --allow-read=DIR     with --sandbox: the script may read files under DIR (repeatable)\n"
+          "  --allow-write=DIR    with --sandbox: the script may write (and read) files under DIR (repeatable)\n"
+          "exit codes: 0 ok, 64 usage, 65 compile error, 66 unreadable file, 70 runtime error, 130 interrupted\n");
+}
+
+typedef struct {
+  anx_policy policy;
+  const char **reads, **writes;   /* argv pointers, argc of each at most */
+  const char *memory;             /* --max-memory or ANX_MAX_MEMORY */
+} options;
+
+/* "--name=VALUE" or "--name VALUE" at argv[*i]: the value (advancing *i past it), else NULL. */
+static const char *opt_value(const char *name, int argc, char **argv, int *i, bool *bad) {
+  size_t n = strlen(name);
+  const char *a = argv[*i];
+  if (strncmp(a, name, n) != 0) return NULL;
+  if (a[n] == '=') { ++*i; return a + n + 1; }
+  if (a[n]) return NULL;
+  if (*i + 1 >= argc) {
+    fprintf(stderr, "anx: %s needs a value\n", name);
+    *bad = true;
+    return NULL;
+  }
+  *i += 2;
+  return argv[*i - 1];
+}
+
+/* Consume the limit and sandbox options at argv[*i..]; false after a usage message. */
+static bool parse_options(options *o, int argc, char **argv, int *i) {
+  while (*i < argc && argv[*i][0] == '-') {
+    bool bad = false;
+    const char *v;
+    if (strcmp(argv[*i], "--sandbox") == 0) {
+      o->policy.sandbox = 1;
+      ++*i;
+    } else if ((v = opt_value("--allow-read", argc, argv, i, &bad))) {
+      o->reads[o->policy.nallow_read++] = v;
+    } else if (!bad && (v = opt_value("--allow-write", argc, argv, i, &bad))) {
+      o->writes[o->policy.nallow_write++] = v;
+    } else if (!bad && (v = opt_value("--max-memory", argc, argv, i, &bad))) {
+      o->memory = v;
+    } else if (!bad && (v = opt_value("--max-steps", argc, argv, i, &bad))) {
+      char *end;
+      errno = 0;
+      long long n = strtoll(v, &end, 10);
+      if (end == v || *end || n <= 0 || errno) {
+        fprintf(stderr, "anx: bad step limit '%s' (a positive integer)\n", v);
+        return false;
+      }
+      o->policy.max_steps = n;
+    } else if (bad) {
+      return false;
+    } else {
+      return true;   /* not one of these: the command (-e, --check, ...) */
+    }
+  }
+  return true;
+}
+
+/* SIZE: bytes, or a number with K, M or G. false when malformed or beyond what size_t holds. */
+static bool parse_size(const char *s, size_t *out) {
+  char *end;
+  double v = strtod(s, &end);
+  double mul = 1.0;
+  if (*end == 'K' || *end == 'k') mul = 1024.0, end++;
+  else if (*end == 'M' || *end == 'm') mul = 1048576.0, end++;
+  else if (*end == 'G' || *end == 'g') mul = 1073741824.0, end++;
+  if (end == s || *end || !(v > 0) || v * mul >= 9.0e18) return false;
+  *out = (size_t)(v * mul);
+  return *out > 0;
 }
 
 int main(int argc, char **argv) {
@@ -57,35 +132,50 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
-  if (argc >= 2 && strcmp(argv[1], "debug") == 0) {   /* anx debug [--commands FILE] FILE [ARGS] */
-    const char *cmds = argc >= 4 && strcmp(argv[2], "--commands") == 0 ? argv[3] : NULL;
-    int skip = cmds ? 4 : 2;
-    if (argc <= skip) { usage(stderr); return 64; }
-    int rc = ax_debug_main(argv[skip], argc - skip - 1, argv + skip + 1, cmds);
+  const char *reads[argc], *writes[argc];   /* the directories are argv strings */
+  options o = {{0}, reads, writes, getenv("ANX_MAX_MEMORY")};
+  o.policy.allow_read = o.reads;
+  o.policy.allow_write = o.writes;
+  int i = 1;
+  if (!parse_options(&o, argc, argv, &i)) { usage(stderr); return 64; }
+  bool debug = i < argc && strcmp(argv[i], "debug") == 0;
+  const char *cmds = NULL;
+  if (debug) {   /* anx [options] debug [options] [--commands FILE] [options] FILE [ARGS] */
+    i++;
+    if (!parse_options(&o, argc, argv, &i)) { usage(stderr); return 64; }
+    if (i + 1 < argc && strcmp(argv[i], "--commands") == 0) {
+      cmds = argv[i + 1];
+      i += 2;
+      if (!parse_options(&o, argc, argv, &i)) { usage(stderr); return 64; }
+    }
+    if (i >= argc) { usage(stderr); return 64; }
+  }
+  if ((o.policy.nallow_read || o.policy.nallow_write) && !o.policy.sandbox) {
+    fprintf(stderr, "anx: --allow-read and --allow-write need --sandbox\n");
+    return 64;
+  }
+  if (o.memory && *o.memory) {
+    size_t limit;
+    if (!parse_size(o.memory, &limit)) {
+      fprintf(stderr, "anx: bad memory limit '%s' (bytes, or a number with K, M or G)\n", o.memory);
+      return 64;
+    }
+    ax_mem_set_limit(limit);
+  }
+  if (debug) {
+    anx_vm *probe = anx_vm_new();   /* the directories are checked once, before the debugger starts */
+    int prc = probe ? anx_vm_set_policy(probe, &o.policy) : 70;
+    anx_vm_free(probe);
+    if (prc) return prc;
+    int rc = ax_debug_main(argv[i], argc - i - 1, argv + i + 1, cmds, &o.policy);
     fflush(NULL);
 #ifdef ANX_LEAK_CHECK
     __lsan_do_leak_check();
 #endif
     _exit(rc);
   }
-  const char *limit = getenv("ANX_MAX_MEMORY");
-  while (argc >= 2 && strncmp(argv[1], "--max-memory=", 13) == 0) {
-    limit = argv[1] + 13;
-    argv[1] = argv[0];
-    argv++;
-    argc--;
-  }
-  if (limit && *limit) {
-    char *end;
-    double v = strtod(limit, &end);
-    double mul = *end == 'K' || *end == 'k' ? 1024.0 : *end == 'M' || *end == 'm' ? 1048576.0
-               : *end == 'G' || *end == 'g' ? 1073741824.0 : 1.0;
-    if (v <= 0 || end == limit) {
-      fprintf(stderr, "anx: bad memory limit '%s' (bytes, or a number with K, M or G)\n", limit);
-      return 64;
-    }
-    ax_mem_set_limit((size_t)(v * mul));
-  }
+  argv += i - 1;   /* argv[1] is now the command or FILE */
+  argc -= i - 1;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint;
@@ -96,7 +186,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "anx: cannot start: out of memory\n");
     return 70;
   }
-  int rc;
+  int rc = anx_vm_set_policy(vm, &o.policy);
+  if (rc) {
+    anx_vm_free(vm);
+    return rc;
+  }
   if (argc >= 2 && strcmp(argv[1], "-e") == 0) {
     if (argc < 3) { usage(stderr); anx_vm_free(vm); return 64; }
     anx_vm_set_args(vm, argc - 3, argv + 3);

@@ -1,5 +1,6 @@
 /* vm/module.c — import: native modules (eager tables or lazy init functions), stdlib modules
 ** embedded at build time, and files relative to the importer then along ANX_PATH; plus `os`.
+** Files go through the sandbox gate (vm/sandbox.c) before they are looked at.
 ** Invariant: a module is cached (vm->modules) before it runs, so it runs once; a module that is
 ** still running when imported again is a circular import error. */
 #include <dirent.h>
@@ -59,11 +60,23 @@ static bool file_exists(const char *p) {
   return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Is cand a module file? Under --sandbox a candidate the sandbox denies is not even looked at (no
+** probing for files outside); the first such one is kept in denied[] for the error message. */
+static bool probe(ax_vm *vm, const char *cand, char *denied, size_t dsz) {
+  char why[8];
+  if (!ax_sandbox_allows(vm, cand, AX_FILE_IMPORT, why, sizeof why)) {
+    if (!denied[0]) snprintf(denied, dsz, "%s", cand);
+    return false;
+  }
+  return file_exists(cand);
+}
+
 /* Find `rel` next to the importer, then along ANX_PATH. */
-static bool find_file(ax_vm *vm, const char *rel, char *out, size_t outsz) {
+static bool find_file(ax_vm *vm, const char *rel, char *out, size_t outsz, char *denied, size_t dsz) {
+  denied[0] = 0;
   if (rel[0] == '/') {
     snprintf(out, outsz, "%s", rel);
-    return file_exists(out);
+    return probe(vm, out, denied, dsz);
   }
   const char *imp = importer_path(vm);
   if (imp) {
@@ -73,14 +86,14 @@ static bool find_file(ax_vm *vm, const char *rel, char *out, size_t outsz) {
   } else {
     snprintf(out, outsz, "%s", rel);
   }
-  if (file_exists(out)) return true;
+  if (probe(vm, out, denied, dsz)) return true;
   const char *path = getenv("ANX_PATH");
   while (path && *path) {
     const char *colon = strchr(path, ':');
     size_t n = colon ? (size_t)(colon - path) : strlen(path);
     if (n) {
       snprintf(out, outsz, "%.*s/%s", (int)n, path, rel);
-      if (file_exists(out)) return true;
+      if (probe(vm, out, denied, dsz)) return true;
     }
     path = colon ? colon + 1 : NULL;
   }
@@ -100,6 +113,7 @@ static bool load_file_module(ax_vm *vm, const char *found, const char *display, 
     *out = cached;
     return true;
   }
+  if (!ax_vm_file_allowed(vm, found, AX_FILE_IMPORT)) return false;
   size_t len;
   char *src = ax_read_file(found, &len);
   if (!src && len == SIZE_MAX) return ax_vm_oom(vm);
@@ -121,10 +135,12 @@ static bool load_file_module(ax_vm *vm, const char *found, const char *display, 
 }
 
 bool ax_vm_import(ax_vm *vm, ax_string *name, bool is_path, ax_value *out) {
-  char found[PATH_MAX];
+  char found[PATH_MAX], denied[PATH_MAX];
   if (is_path) {
-    if (!find_file(vm, name->chars, found, sizeof found))
+    if (!find_file(vm, name->chars, found, sizeof found, denied, sizeof denied)) {
+      if (denied[0]) return ax_vm_file_allowed(vm, denied, AX_FILE_IMPORT);   /* raises */
       return ax_vm_raise(vm, "import", "cannot find module file \"%s\" (looked next to the importing file and along ANX_PATH)", name->chars);
+    }
     return load_file_module(vm, found, name->chars, out);
   }
   ax_value cached;
@@ -164,7 +180,8 @@ bool ax_vm_import(ax_vm *vm, ax_string *name, bool is_path, ax_value *out) {
   snprintf(rel, sizeof rel, "%s.anx", name->chars);
   for (char *p = rel; *p && p < rel + strlen(rel) - 4; p++)
     if (*p == '.') *p = '/';
-  if (find_file(vm, rel, found, sizeof found)) return load_file_module(vm, found, rel, out);
+  /* (under --sandbox, candidates outside the allowed directories are skipped: "no module named") */
+  if (find_file(vm, rel, found, sizeof found, denied, sizeof denied)) return load_file_module(vm, found, rel, out);
   /* suggest a close native or stdlib module name */
   const char *best = NULL;
   int bestd = 3;
@@ -180,7 +197,9 @@ bool ax_vm_import(ax_vm *vm, ax_string *name, bool is_path, ax_value *out) {
 
 static bool os_env(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   ax_string *name;
-  if (!ax_arg_count(vm, "env", argc, 1, 2) || !ax_arg_str(vm, "env", args, argc, 0, &name)) return false;
+  if (!ax_arg_count(vm, "env", argc, 1, 2) || !ax_arg_str(vm, "env", args, argc, 0, &name) ||
+      !ax_vm_env_allowed(vm, "os.env()"))
+    return false;
   const char *v = getenv(name->chars);
   if (!v) { *out = argc == 2 ? args[1] : AX_NIL; return true; }
   *out = ax_str_value(vm, v);
@@ -198,7 +217,7 @@ static bool os_args(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
 
 static bool os_exists(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   ax_string *p;
-  if (!ax_arg_str(vm, "exists", args, argc, 0, &p)) return false;
+  if (!ax_arg_str(vm, "exists", args, argc, 0, &p) || !ax_vm_file_allowed(vm, p->chars, AX_FILE_READ)) return false;
   struct stat st;
   *out = ax_bool(stat(p->chars, &st) == 0);
   return true;
@@ -210,6 +229,7 @@ static bool os_listdir(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
   ax_string *p = NULL;
   if (!ax_arg_count(vm, "listdir", argc, 0, 1)) return false;
   if (argc == 1 && !ax_arg_str(vm, "listdir", args, argc, 0, &p)) return false;
+  if (!ax_vm_file_allowed(vm, p ? p->chars : ".", AX_FILE_READ)) return false;
   DIR *d = opendir(p ? p->chars : ".");
   if (!d) return ax_vm_raise(vm, "io", "listdir(): cannot open directory '%s'", p ? p->chars : ".");
   ax_list *l = ax_list_new(vm, 0);
@@ -234,6 +254,7 @@ static bool os_listdir(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
 
 static bool os_getcwd(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   char buf[PATH_MAX];
+  if (!ax_vm_env_allowed(vm, "os.getcwd()")) return false;
   if (!getcwd(buf, sizeof buf)) return ax_vm_raise(vm, "io", "getcwd() failed");
   *out = ax_str_value(vm, buf);
   return !AX_IS_NIL(*out);

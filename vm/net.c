@@ -1009,7 +1009,7 @@ static bool m_summary(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
 static bool m_graph(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   ax_net *n = SELF_NET;
   ax_string *path;
-  if (!ax_arg_str(vm, "graph", args, argc, 1, &path)) return false;
+  if (!ax_arg_str(vm, "graph", args, argc, 1, &path) || !ax_vm_file_allowed(vm, path->chars, AX_FILE_WRITE)) return false;
   char *buf = NULL;
   size_t len = 0, cap = 0;
   bool ok = true;
@@ -1062,7 +1062,9 @@ static bool m_graph(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
 static bool m_save(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   ax_net *n = SELF_NET;
   ax_string *path;
-  if (!ax_arg_count(vm, "save", argc, 2, 2) || !ax_arg_str(vm, "save", args, argc, 1, &path)) return false;
+  if (!ax_arg_count(vm, "save", argc, 2, 2) || !ax_arg_str(vm, "save", args, argc, 1, &path) ||
+      !ax_vm_file_allowed(vm, path->chars, AX_FILE_WRITE))
+    return false;
   ax_tensor_dict d;
   ax_tensor_dict_init(&d);
   ax_err e;
@@ -1080,7 +1082,9 @@ static bool m_save(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_valu
 static bool m_load(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   ax_net *n = SELF_NET;
   ax_string *path;
-  if (!ax_arg_count(vm, "load", argc, 2, 2) || !ax_arg_str(vm, "load", args, argc, 1, &path)) return false;
+  if (!ax_arg_count(vm, "load", argc, 2, 2) || !ax_arg_str(vm, "load", args, argc, 1, &path) ||
+      !ax_vm_file_allowed(vm, path->chars, AX_FILE_READ))
+    return false;
   ax_tensor_dict d;
   ax_err e;
   ax_status st = ax_safetensors_load(path->chars, &d, &e);

@@ -259,7 +259,7 @@ int anx_repl(anx_vm *vm) {
     }
     if (tty && *line) add_history(line);
     if (ss.len == ss.chunk_start && strncmp(line, ":debug", 6) == 0 && (line[6] == ' ' || !line[6])) {
-      ax_debug_args(line + 6);   /* :debug FILE [ARGS]: the debugger (vm/debug.c), then back here */
+      ax_debug_args(line + 6, ax_vm_policy(vm));   /* :debug FILE [ARGS]: the debugger (vm/debug.c), then back here */
       if (tty) free(line);
       continue;
     }

@@ -170,15 +170,26 @@ static bool bind_args(ax_vm *vm, ax_proto *p, ax_value *args, int argc, ax_list 
   return true;
 }
 
+bool ax_vm_check_steps(ax_vm *vm) {
+  if (ax_interrupted) {
+    vm->error_uncatchable = true;
+    return ax_vm_raise(vm, "interrupt", "interrupted");
+  }
+  if (vm->steps_left >= 0) return true;
+  if (!vm->max_steps) {   /* no limit: the counter only wrapped its budget */
+    vm->steps_left = INT64_MAX;
+    return true;
+  }
+  vm->steps_left = 0;     /* stays exhausted: every later step raises again */
+  vm->error_uncatchable = true;
+  return ax_vm_raise(vm, "limit", "step limit of %lld exceeded", (long long)vm->max_steps);
+}
+
 /* Callee and arguments are at vm->sp[-(argc+nkw)-1 ..]; kw values follow the positionals. */
 static int call_value(ax_vm *vm, int argc, ax_list *kwnames, int nkw) {
   ax_value *slot = vm->sp - argc - nkw - 1;
   ax_value f = *slot;
-  if (ax_interrupted) {
-    vm->error_uncatchable = true;
-    ax_vm_raise(vm, "interrupt", "interrupted");
-    return CALL_ERR;
-  }
+  if ((--vm->steps_left < 0 || ax_interrupted) && !ax_vm_check_steps(vm)) return CALL_ERR;
   if (f.type != AX_V_OBJ) goto not_callable;
   switch (f.as.o->kind) {
   case AX_O_CLOSURE: {

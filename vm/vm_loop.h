@@ -373,13 +373,11 @@ dispatch:
   }
   CASE(LOOP) {
     uint16_t off = U16();
-    ip -= off;
-    if (ax_interrupted) {
+    if (--vm->steps_left < 0 || ax_interrupted) {   /* --max-steps, Ctrl-C: raised at the loop's end */
       STORE();
-      vm->error_uncatchable = true;
-      ax_vm_raise(vm, "interrupt", "interrupted");
-      THROW();
+      if (!ax_vm_check_steps(vm)) THROW();
     }
+    ip -= off;
     if (vm->heap_bytes > vm->next_gc) GC_CHECK();
     DISPATCH();
   }
@@ -389,7 +387,7 @@ dispatch:
     if (ax_is_kind(f, AX_O_CLOSURE) && !ax_interrupted) {
       ax_closure *cl = AX_AS_CLOSURE(f);
       if (cl->proto->nparams == argc && vm->nframes < AX_MAX_FRAMES &&
-          sp + cl->proto->max_stack + 8 < vm->stack_end) {
+          sp + cl->proto->max_stack + 8 < vm->stack_end && --vm->steps_left >= 0) {
         frame->ip = ip;
         ax_frame *nf = &vm->frames[vm->nframes++];
         nf->closure = cl;
@@ -621,13 +619,11 @@ dispatch:
       if (!unpack(vm, item, nv, slots + a + 2)) THROW();
     }
   iter_back:
-    ip -= off;
-    if (ax_interrupted) {
+    if (--vm->steps_left < 0 || ax_interrupted) {   /* --max-steps, Ctrl-C */
       STORE();
-      vm->error_uncatchable = true;
-      ax_vm_raise(vm, "interrupt", "interrupted");
-      THROW();
+      if (!ax_vm_check_steps(vm)) THROW();
     }
+    ip -= off;
     if (vm->heap_bytes > vm->next_gc) GC_CHECK();
     DISPATCH();
   }
