@@ -67,10 +67,19 @@ def cases():
     c['csv_ragged'] = data_case('a.csv', b'a,b,label\n1,2,0\n3,4\n', 'import data\ndata.csv("a.csv", label: "label")\n')
     c['csv_not_numbers'] = data_case('a.csv', b'a,label\nfoo,1\n', 'import data\ndata.csv("a.csv", label: "label")\n')
     c['csv_unterminated_quote'] = data_case('a.csv', b'a,label\n"1,1\n', 'import data\ndata.csv("a.csv", label: "label")\n')
+    c['csv_nul_in_field'] = data_case('a.csv', b'a,label\n1\x002,1\n', 'import data\ndata.csv("a.csv", label: "label")\n')
+    c['csv_nul_in_quoted_field'] = data_case('a.csv', b'a,label\n"1\x00",1\n', 'import data\ndata.csv("a.csv", label: "label")\n')
     c['text_missing'] = script('import data\ndata.text("/no/such/dir/anywhere")\n')
     c['import_self'] = ('main.anx', b'import "main.anx" as m\nprint(1)\n', {})
     c['import_binary_module'] = ('main.anx', b'import "lib.anx" as m\n', {'lib.anx': bytes(range(256)) * 8})
     return c
+
+
+# what the message must say, for cases where "error:" alone is not enough
+EXPECT = {
+    'csv_nul_in_field': 'a.csv:2: NUL byte inside a field',
+    'csv_nul_in_quoted_field': 'a.csv:2: NUL byte inside a field',
+}
 
 
 def run(anx, name, case):
@@ -93,6 +102,8 @@ def run(anx, name, case):
         return 'exit %d (expected 65 or 70)\nstdout: %s\nstderr: %s' % (p.returncode, p.stdout[-500:], err[-2000:])
     if 'error:' not in err:
         return 'no "error:" message on stderr: %r' % err[-2000:]
+    if name in EXPECT and EXPECT[name] not in err:
+        return 'stderr lacks %r: %r' % (EXPECT[name], err[-2000:])
     return None
 
 
