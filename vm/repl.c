@@ -259,7 +259,10 @@ int anx_repl(anx_vm *vm) {
     }
     if (tty && *line) add_history(line);
     if (ss.len == ss.chunk_start && strncmp(line, ":debug", 6) == 0 && (line[6] == ' ' || !line[6])) {
-      ax_debug_args(line + 6, ax_vm_policy(vm));   /* :debug FILE [ARGS]: the debugger (vm/debug.c), then back here */
+      /* :debug FILE [ARGS]: the debugger (vm/debug.c), then back here. Not under --sandbox: piped
+      ** input may be the untrusted script, and the debugger reads FILE (and shows its lines). */
+      if (vm->sandbox.on) fprintf(stderr, "anx: :debug is not available under --sandbox (use anx --sandbox ... debug FILE)\n");
+      else ax_debug_args(line + 6, ax_vm_policy(vm));
       if (tty) free(line);
       continue;
     }

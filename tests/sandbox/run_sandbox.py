@@ -20,9 +20,9 @@ DENIED_R = 'sandbox: reading'
 DENIED_W = 'sandbox: writing'
 
 
-def case(args, script, rc, err=(), out=None, exists=(), absent=(), lacks=(), e=False):
+def case(args, script, rc, err=(), out=None, exists=(), absent=(), lacks=(), e=False, repl=False):
     return dict(args=args, script=script, rc=rc, err=list(err), out=out, exists=list(exists),
-                absent=list(absent), lacks=list(lacks), e=e)
+                absent=list(absent), lacks=list(lacks), e=e, repl=repl)
 
 
 def cases():
@@ -109,9 +109,12 @@ def cases():
                                lacks=['secret notes'])
     c['import_allowed_dir'] = case(SB, 'import "../data/../secret/secret.anx" as s\n', 70, err=['sandbox: importing'],
                                    lacks=['pwned'])
-    # -e and the debugger take the same options
+    # -e, the REPL and the debugger take the same options
     c['e_flag'] = case(SB, 'import data\nprint(data.csv("../data/d.csv").shape)\ndata.csv("../secret/s.csv")\n', 70,
                        out=['[2, 3]'], err=['<-e>:3:', DENIED_R], e=True)
+    c['repl'] = case(SB, ':debug ../secret/secret.anx\nimport data\nprint(data.csv("../data/d.csv").shape)\n'
+                     'data.csv("../secret/s.csv")\n', 70, out=['[2, 3]'], lacks=['pwned'],
+                     err=[':debug is not available under --sandbox', DENIED_R], repl=True)
     c['debugger'] = case(SB + ['debug', '--commands', 'cmds.txt', 'main.anx'],
                          'import data\nprint(data.csv("../data/d.csv").shape)\ndata.csv("../secret/s.csv")\n', 0,
                          out=None, err=[])
@@ -181,6 +184,8 @@ def run(anx, name, c):
         args = c['args']
         if c['e']:
             cmd = [anx] + args + ['-e', c['script']]
+        elif c['repl']:
+            cmd = [anx] + args
         elif name == 'help_lists_limits' or 'main.anx' in args:
             cmd = [anx] + args
         else:
@@ -188,7 +193,8 @@ def run(anx, name, c):
         env = dict(os.environ)
         env.pop('ANX_MAX_MEMORY', None)
         try:
-            p = subprocess.run(cmd, cwd=os.path.join(t, 'work'), capture_output=True, timeout=120, env=env)
+            p = subprocess.run(cmd, cwd=os.path.join(t, 'work'), capture_output=True, timeout=120, env=env,
+                               input=c['script'].encode() if c['repl'] else b'')
         except subprocess.TimeoutExpired:
             return 'hang (no exit within 120 s)'
         out = p.stdout.decode('utf-8', 'replace')
