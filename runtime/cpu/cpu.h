@@ -47,6 +47,8 @@ void cpu_iter_run(cpu_iter *it, cpu_block_fn fn, void *ctx);
 typedef void (*cpu_range_fn)(void *ctx, int64_t begin, int64_t end);
 void cpu_parallel_for(int64_t n, int64_t min_per_thread, cpu_range_fn fn, void *ctx);
 int cpu_num_threads(void);
+/* Pin OpenBLAS to one thread (once; GEMMs are split over the pool by cpu_matmul). No-op without BLAS. */
+void cpu_blas_init(void);
 
 /* exp that vectorises (no libm call): Cody-Waite range reduction + degree-6 polynomial,
 ** max error ~2 ulp; NaN stays NaN, overflow gives inf, underflow flushes to 0. */

@@ -13,8 +13,68 @@
 #include <cblas.h>
 void openblas_set_num_threads(int n);
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-/* BLAS gets as many threads as there are cores; the pool is idle during BLAS calls. */
-static void blas_init(void) { openblas_set_num_threads(cpu_num_threads()); }
+/* OpenBLAS always runs on one thread, and big GEMMs are cut into row or column blocks that the
+** runtime's pool runs (one sgemm per block). OpenBLAS's own threads spin in sched_yield between
+** calls, so between two GEMMs they took the second core from the pool's elementwise kernels
+** (25% of a transformer step's samples were sched_yield). */
+static void blas_init(void) { openblas_set_num_threads(1); }
+
+void cpu_blas_init(void) { pthread_once(&blas_once, blas_init); }
+
+typedef struct {
+  int fp64, ta, tb;
+  int64_t M, N, K, lda, ldb, ldc, step;
+  int split_m;
+  const void *A, *B;
+  void *C;
+} gemm_job;
+
+/* blocks [b, e) of `step` rows (split_m) or columns of C */
+static void gemm_blocks(void *ctx, int64_t b, int64_t e) {
+  const gemm_job *j = ctx;
+  int64_t lo = b * j->step, hi = e * j->step;
+  int64_t lim = j->split_m ? j->M : j->N;
+  if (hi > lim) hi = lim;
+  if (lo >= hi) return;
+  int64_t M = j->M, N = j->N, ao = 0, bo = 0, co;
+  if (j->split_m) {
+    M = hi - lo;
+    ao = j->ta ? lo : lo * j->lda;   /* row lo of op(A) */
+    co = lo * j->ldc;
+  } else {
+    N = hi - lo;
+    bo = j->tb ? lo * j->ldb : lo;   /* column lo of op(B) */
+    co = lo;
+  }
+  CBLAS_TRANSPOSE ta = j->ta ? CblasTrans : CblasNoTrans, tb = j->tb ? CblasTrans : CblasNoTrans;
+  if (j->fp64)
+    cblas_dgemm(CblasRowMajor, ta, tb, (int)M, (int)N, (int)j->K, 1.0, (const double *)j->A + ao, (int)j->lda,
+                (const double *)j->B + bo, (int)j->ldb, 0.0, (double *)j->C + co, (int)j->ldc);
+  else
+    cblas_sgemm(CblasRowMajor, ta, tb, (int)M, (int)N, (int)j->K, 1.0f, (const float *)j->A + ao, (int)j->lda,
+                (const float *)j->B + bo, (int)j->ldb, 0.0f, (float *)j->C + co, (int)j->ldc);
+}
+
+/* C[M, N] = op(A) @ op(B), row-major, on every core: one block per thread along the longer of M
+** and N (blocks a multiple of 16, the kernels' tile), unless the GEMM is too small to pay for
+** waking the pool (~10 us). */
+static void gemm_par(int fp64, int ta, int tb, int64_t M, int64_t N, int64_t K, const void *A,
+                     int64_t lda, const void *B, int64_t ldb, void *C, int64_t ldc) {
+  gemm_job j = {fp64, ta, tb, M, N, K, lda, ldb, ldc, 0, M >= N, A, B, C};
+  int threads = cpu_num_threads();
+  int64_t len = j.split_m ? M : N;
+  double macs = (double)M * (double)N * (double)K;
+  int parts = threads;
+  if (macs < (fp64 ? 2.5e5 : 5e5) || len < 32) parts = 1;
+  int64_t step = (len + parts - 1) / parts;
+  step = (step + 15) / 16 * 16;
+  j.step = step;
+  int64_t nblocks = (len + step - 1) / step;
+  if (nblocks <= 1) gemm_blocks(&j, 0, 1);
+  else cpu_parallel_for(nblocks, 1, gemm_blocks, &j);
+}
+#else
+void cpu_blas_init(void) {}
 #endif
 
 /* Reference GEMM, i-k-j order so the inner loop streams rows of B and C (vectorises). */
@@ -108,6 +168,43 @@ static ax_status as_compute(ax_tensor *x, ax_dtype cd, const int64_t *shape, int
   return cpu_copy_into(*out, &v, err);
 }
 
+typedef struct {
+  ax_dtype cd;
+  int ta, tb;
+  int64_t M, N, K, bstep;
+  size_t es;
+  char *pa, *pb, *pc;
+} batch_ctx;
+
+/* GEMMs [b, e) of a batched matmul, one single-threaded GEMM each (the pool splits the batch) */
+static void batch_gemms(void *ctx, int64_t b, int64_t e) {
+  const batch_ctx *c = ctx;
+  int64_t M = c->M, N = c->N, K = c->K;
+  size_t es = c->es;
+  for (int64_t i = b; i < e; i++) {
+    char *A = c->pa + i * M * K * es, *B = c->pb + i * c->bstep * es, *C = c->pc + i * M * N * es;
+    if (c->cd == AX_FLOAT32) {
+#ifdef AX_HAVE_BLAS
+      cblas_sgemm(CblasRowMajor, c->ta ? CblasTrans : CblasNoTrans, c->tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                  (int)K, 1.0f, (const float *)A, c->ta ? (int)M : (int)K, (const float *)B, c->tb ? (int)K : (int)N,
+                  0.0f, (float *)C, (int)N);
+#else
+      cpu_gemm_ref_f32(M, N, K, (const float *)A, K, (const float *)B, N, (float *)C, N);
+#endif
+    } else if (c->cd == AX_FLOAT64) {
+#ifdef AX_HAVE_BLAS
+      cblas_dgemm(CblasRowMajor, c->ta ? CblasTrans : CblasNoTrans, c->tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                  (int)K, 1.0, (const double *)A, c->ta ? (int)M : (int)K, (const double *)B, c->tb ? (int)K : (int)N,
+                  0.0, (double *)C, (int)N);
+#else
+      cpu_gemm_ref_f64(M, N, K, (const double *)A, K, (const double *)B, N, (double *)C, N);
+#endif
+    } else {
+      gemm_ref_i64(M, N, K, (const int64_t *)A, (const int64_t *)B, (int64_t *)C);
+    }
+  }
+}
+
 ax_status cpu_matmul(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
   ax_tensor *a = in[0], *b = in[1];
   char sa[160], sb[160];
@@ -169,29 +266,20 @@ ax_status cpu_matmul(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tenso
     if (M * N > 0 && K == 0) memset(pc, 0, (size_t)(batch * M * N) * es);
     else if (M * N > 0) {
 #ifdef AX_HAVE_BLAS
-      pthread_once(&blas_once, blas_init);
+      cpu_blas_init();
 #endif
-      for (int64_t i = 0; i < nbatch; i++) {
-        char *A = pa + i * M * K * es, *B = pb + i * bstep * es, *C = pc + i * M * N * es;
-        if (cd == AX_FLOAT32) {
+      if (nbatch == 1 && (cd == AX_FLOAT32 || cd == AX_FLOAT64)) {
 #ifdef AX_HAVE_BLAS
-          cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)Mrun, (int)N,
-                      (int)K, 1.0f, (const float *)A, ta ? (int)Mrun : (int)K, (const float *)B, tb ? (int)K : (int)N, 0.0f,
-                      (float *)C, (int)N);
+        gemm_par(cd == AX_FLOAT64, ta, tb, Mrun, N, K, pa, ta ? Mrun : K, pb, tb ? K : N, pc, N);
 #else
-          cpu_gemm_ref_f32(Mrun, N, K, (const float *)A, K, (const float *)B, N, (float *)C, N);
+        if (cd == AX_FLOAT32) cpu_gemm_ref_f32(Mrun, N, K, (const float *)pa, K, (const float *)pb, N, (float *)pc, N);
+        else cpu_gemm_ref_f64(Mrun, N, K, (const double *)pa, K, (const double *)pb, N, (double *)pc, N);
 #endif
-        } else if (cd == AX_FLOAT64) {
-#ifdef AX_HAVE_BLAS
-          cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)Mrun, (int)N,
-                      (int)K, 1.0, (const double *)A, ta ? (int)Mrun : (int)K, (const double *)B, tb ? (int)K : (int)N, 0.0,
-                      (double *)C, (int)N);
-#else
-          cpu_gemm_ref_f64(Mrun, N, K, (const double *)A, K, (const double *)B, N, (double *)C, N);
-#endif
-        } else {
-          gemm_ref_i64(Mrun, N, K, (const int64_t *)A, (const int64_t *)B, (int64_t *)C);
-        }
+      } else {
+        batch_ctx bc = {cd, ta, tb, Mrun, N, K, bstep, es, pa, pb, pc};
+        double macs = (double)nbatch * (double)Mrun * (double)N * (double)K;
+        if (macs < 5e5) batch_gemms(&bc, 0, nbatch);
+        else cpu_parallel_for(nbatch, 1, batch_gemms, &bc);
       }
     }
   }

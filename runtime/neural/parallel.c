@@ -71,15 +71,15 @@ void nn_parallel_for(int64_t n, int nthreads, nn_task_fn fn, void *ctx) {
   cpu_parallel_for(nthreads, 1, nn_region_run, &r);   /* runs every tid, inline when the pool is busy */
 }
 
+/* OpenBLAS runs on one thread for the whole process (runtime/cpu/matmul.c splits big GEMMs over
+** the pool instead), so the guard only makes sure that policy is in force before a region's GEMMs. */
 int nn_blas_threads_set(int n) {
-  int prev = openblas_get_num_threads();
-  if (prev != n) openblas_set_num_threads(n);
-  return prev;
+  (void)n;
+  cpu_blas_init();
+  return 1;
 }
 
-void nn_blas_threads_restore(int prev) {
-  if (openblas_get_num_threads() != prev) openblas_set_num_threads(prev);
-}
+void nn_blas_threads_restore(int prev) { (void)prev; }
 
 void *nn_alloc(size_t count, size_t elem, const char *what, ax_err *err) {
   size_t bytes;
