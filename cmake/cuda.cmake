@@ -2,8 +2,9 @@
 # is found (CUDACXX, PATH, or /usr/local/cuda/bin/nvcc); ON requires it; OFF never builds it. A
 # GPU is never needed to build: without one, asking for cuda at run time is a clear error.
 # Instrumented builds (ANX_SANITIZE, ANX_FUZZ, ANX_COVERAGE) stay CPU-only under AUTO.
-# Sets ANX_HAVE_CUDA; runtime/cuda/CMakeLists.txt then builds the backend module (libanx_cuda.so)
-# and adds its loader to anx_runtime.
+# The backend needs cuDNN too (ANX_CUDNN_LIB, ANX_CUDNN_INCLUDE). Sets ANX_HAVE_CUDA;
+# runtime/cuda/CMakeLists.txt then builds the backend module (libanx_cuda.so) and adds its loader
+# to anx_runtime.
 set(ANX_HAVE_CUDA OFF)
 string(TOUPPER "${ANX_CUDA}" _anx_cuda)
 if(NOT _anx_cuda MATCHES "^(AUTO|ON|OFF)$")
@@ -33,8 +34,17 @@ else()
     set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)   # one cudart (the shared one CUDA::cudart names)
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
-    set(ANX_HAVE_CUDA ON)
-    message(STATUS "anx: CUDA backend on (${CMAKE_CUDA_COMPILER}, CUDA ${CUDAToolkit_VERSION}, archs ${ANX_CUDA_ARCHS})")
+    # cuDNN 9 (convolutions) ships next to the toolkit on these machines; it has no CUDAToolkit target
+    find_library(ANX_CUDNN_LIB cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib)
+    find_path(ANX_CUDNN_INCLUDE cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+    if(ANX_CUDNN_LIB AND ANX_CUDNN_INCLUDE)
+      set(ANX_HAVE_CUDA ON)
+      message(STATUS "anx: CUDA backend on (${CMAKE_CUDA_COMPILER}, CUDA ${CUDAToolkit_VERSION}, archs ${ANX_CUDA_ARCHS}, ${ANX_CUDNN_LIB})")
+    elseif(_anx_cuda STREQUAL "ON")
+      message(FATAL_ERROR "ANX_CUDA=ON but cuDNN (libcudnn, cudnn.h) was not found next to CUDA ${CUDAToolkit_VERSION}")
+    else()
+      message(STATUS "anx: CUDA backend off (nvcc found, but no cuDNN)")
+    endif()
   elseif(_anx_cuda STREQUAL "ON")
     message(FATAL_ERROR "ANX_CUDA=ON but no nvcc was found (set CUDACXX or install CUDA under /usr/local/cuda)")
   else()

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../ax_ops.h"
+#include "../neural/ax_nn_kernels.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,7 +30,7 @@ const ax_kernel_table *ax_cuda_kernels(void);
 /* ---- the module interface ---- */
 
 /* Bump when ax_cuda_host or ax_cuda_module change meaning (a size change is caught anyway). */
-#define AX_CUDA_ABI 1
+#define AX_CUDA_ABI 2
 #define AX_CUDA_ENTRY "ax_cuda_module_open"
 #define AX_CUDA_MODULE_ENV "ANX_CUDA_MODULE"
 #define AX_CUDA_MODULE_FILE "libanx_cuda.so"
@@ -57,7 +58,13 @@ const ax_kernel_table *ax_cuda_kernels(void);
   X(int, ax_dtype_is_float, (ax_dtype t), (t))                                                            \
   X(ax_dtype, ax_compute_dtype, (ax_dtype t), (t))                                                        \
   X(const char *, ax_op_name, (ax_op op), (op))                                                           \
-  X(void *, ax_malloc, (size_t size), (size))
+  X(void *, ax_malloc, (size_t size), (size))                                                             \
+  X(ax_status, ax_nn_conv2d_out_size, (const ax_nn_conv2d_desc *d, int64_t *oh, int64_t *ow, ax_err *err), \
+    (d, oh, ow, err))                                                                                     \
+  X(ax_status, ax_nn_conv_transpose2d_out_size,                                                           \
+    (const ax_nn_conv_transpose2d_desc *d, int64_t *oh, int64_t *ow, ax_err *err), (d, oh, ow, err))       \
+  X(ax_status, ax_nn_pool2d_out_size, (const ax_nn_pool2d_desc *d, int64_t *oh, int64_t *ow, ax_err *err), \
+    (d, oh, ow, err))
 #define AX_CUDA_HOST_VOID_FNS(X)                                                                          \
   X(void, ax_tensor_release, (ax_tensor *t), (t))                                                         \
   X(void, ax_free, (void *p, size_t size), (p, size))

@@ -74,6 +74,7 @@ static ax_status ctx_init(ax_cuda_ctx *c, ax_err *err) {
   if ((e = cudaMallocHost(&c->staging, CU_STAGING_BYTES)) != cudaSuccess) return cu_fail(err, "cuda", e);
   c->staging_n = CU_STAGING_BYTES;
   ax_cache_init(&c->cache, (ax_cache_ops){raw_alloc, raw_free, c});
+  pthread_mutex_init(&c->dnn_mu, NULL);
   c->device = 0;
   return AX_OK;
 }

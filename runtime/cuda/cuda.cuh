@@ -9,6 +9,7 @@
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
 #include <cublas_v2.h>
+#include <cudnn.h>
 #include <pthread.h>
 
 extern "C" {
@@ -16,6 +17,15 @@ extern "C" {
 #include "../ax_ops.h"
 #include "alloc_cache.h"
 }
+
+/* A convolution algorithm chosen for one geometry (conv.cu): key = kind, dtype and the sizes. */
+#define CU_CONV_KEY 16
+#define CU_CONV_ALGOS 64
+typedef struct {
+  int64_t key[CU_CONV_KEY];
+  int algo;
+  size_t workspace;   /* bytes */
+} cu_conv_algo;
 
 /* One per device, created lazily by cu_ctx (the stream and handle are made on first use). */
 typedef struct ax_cuda_ctx {
@@ -27,6 +37,11 @@ typedef struct ax_cuda_ctx {
   ax_cache cache;               /* caching allocator over cudaMalloc */
   void *staging;                /* pinned host buffer for upload/download */
   size_t staging_n;
+  pthread_mutex_t dnn_mu;       /* guards the cuDNN handle's creation and the algorithm cache */
+  int dnn_ready;                /* dnn created (at the first convolution, conv.cu) */
+  cudnnHandle_t dnn;            /* bound to stream */
+  cu_conv_algo algos[CU_CONV_ALGOS];
+  int nalgos, next_algo;        /* entries in use; the one to replace when full */
 } ax_cuda_ctx;
 
 #define CU_STAGING_BYTES ((size_t)8 << 20)   /* transfers go through 8 MiB pinned chunks */

@@ -1,7 +1,7 @@
 /* runtime/cuda/kernels.c — the CUDA kernel table: one designated initializer per op row (plain C,
 ** because C++ has no array designators). Invariant: a row without a CUDA kernel stays NULL, so
 ** ax_op_call reports "<op>: unsupported on cuda:0"; no slot returns success without the work.
-** Of the neural rows only layer_norm (and its backward row) has a CUDA kernel so far. */
+** Of the neural rows attention (forward and backward) has no CUDA kernel yet (docs/cuda.md). */
 #include "cuda_kernels.h"
 
 #if defined(__has_include) && !defined(AX_NO_NN_ROWS)   /* the neural rows are in the op list */
@@ -45,7 +45,23 @@ const ax_kernel_table cu_kernels = {{
     [AX_OP_CAST] = cuda_cast,
     [AX_OP_COPY] = cuda_copy,
 #ifdef AX_NN_ROWS_PRESENT
+    [AX_OP_CONV2D] = cuda_conv2d,
+    [AX_OP_CONV2D_BWD] = cuda_conv2d_bwd,
+    [AX_OP_CONV_TRANSPOSE2D] = cuda_conv_transpose2d,
+    [AX_OP_CONV_TRANSPOSE2D_BWD] = cuda_conv_transpose2d_bwd,
+    [AX_OP_MAX_POOL2D] = cuda_max_pool2d,
+    [AX_OP_MAX_POOL2D_BWD] = cuda_max_pool2d_bwd,
+    [AX_OP_AVG_POOL2D] = cuda_avg_pool2d,
+    [AX_OP_AVG_POOL2D_BWD] = cuda_avg_pool2d_bwd,
+    [AX_OP_ADAPTIVE_AVG_POOL2D] = cuda_adaptive_avg_pool2d,
+    [AX_OP_ADAPTIVE_AVG_POOL2D_BWD] = cuda_adaptive_avg_pool2d_bwd,
+    [AX_OP_BATCH_NORM] = cuda_batch_norm,
+    [AX_OP_BATCH_NORM_BWD] = cuda_batch_norm_bwd,
     [AX_OP_LAYER_NORM] = cuda_layer_norm,
     [AX_OP_LAYER_NORM_BWD] = cuda_layer_norm_bwd,
+    [AX_OP_CROSS_ENTROPY] = cuda_cross_entropy,
+    [AX_OP_CROSS_ENTROPY_BWD] = cuda_cross_entropy_bwd,
+    [AX_OP_SGD_STEP] = cuda_sgd_step,
+    [AX_OP_ADAM_STEP] = cuda_adam_step,
 #endif
 }};

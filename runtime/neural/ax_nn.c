@@ -1,7 +1,8 @@
 /* runtime/neural/ax_nn.c — the neural rows: front ends (ax_nn.h), their CPU kernels over the raw
 ** kernels of ax_nn_kernels.h, and backward rules that call the *_backward rows.
 ** Invariant: kernels read contiguous copies of their inputs (made with grad mode off) and write
-** fresh outputs; only batch_norm writes an input, its running statistics, and never records that. */
+** fresh outputs; only batch_norm (its running statistics) and the optimizer *_step rows (parameter
+** and state) write inputs, and never record that. */
 #include <math.h>
 #include <string.h>
 
@@ -572,6 +573,46 @@ done:
   if (st) release_outs(out, 3);
   holds_free(&h);
   return st;
+}
+
+/* ---- optimizer steps, in place (the *_step rows; runtime/optim calls them) ----
+** sgd_step:  in param, grad [, momentum_buf]; fv[0] lr, fv[1] momentum, fv[2] dampening,
+**            fv[3] weight_decay; iv[0] step (1-based), iv[1] nesterov, iv[2] maximize.
+** adam_step: in param, grad, exp_avg, exp_avg_sq [, max_exp_avg_sq]; fv[0] lr, fv[1] beta1,
+**            fv[2] beta2, fv[3] eps, a = weight_decay; iv[0] step, iv[1] amsgrad, iv[2] maximize,
+**            iv[3] decoupled (AdamW). */
+
+/* Every input a contiguous tensor of the parameter's float dtype and size (they are written or
+** read as flat buffers). */
+static ax_status step_inputs(const char *op, ax_tensor *const *in, int nin, int lo, int hi, int *f64, ax_err *err) {
+  if (nin < lo || nin > hi) return ax_err_set(err, AX_E_VALUE, "%s: expects %d to %d input tensors, got %d", op, lo, hi, nin);
+  ax_status st = float_inputs(op, in, nin, f64, err);
+  if (st) return st;
+  for (int i = 0; i < nin; i++)
+    if (in[i]->dtype != in[0]->dtype || !ax_is_contiguous(in[i]) || ax_numel(in[i]) != ax_numel(in[0]))
+      return ax_err_set(err, AX_E_VALUE, "%s: argument %d must be a contiguous %s tensor of %lld elements", op, i + 1,
+                        ax_dtype_name(in[0]->dtype), (long long)ax_numel(in[0]));
+  return AX_OK;
+}
+
+ax_status ax_nn_k_sgd_step(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  int f64;
+  ax_status st = step_inputs("sgd_step", in, nin, 2, 3, &f64, err);
+  if (st) return st;
+  ax_nn_sgd_cfg k = {at->fv[0], at->fv[1], at->fv[2], at->fv[3], (int)at->iv[1], (int)at->iv[2]};
+  ax_tensor *buf = nin > 2 ? in[2] : NULL;
+  return f64 ? ax_nn_sgd_step_f64(&k, ax_numel(in[0]), F64(in[0]), F64(in[1]), PTR(buf, 1), at->iv[0], err)
+             : ax_nn_sgd_step_f32(&k, ax_numel(in[0]), F32(in[0]), F32(in[1]), PTR(buf, 0), at->iv[0], err);
+}
+
+ax_status ax_nn_k_adam_step(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  int f64;
+  ax_status st = step_inputs("adam_step", in, nin, 4, 5, &f64, err);
+  if (st) return st;
+  ax_nn_adam_cfg k = {at->fv[0], at->fv[1], at->fv[2], at->fv[3], at->a, (int)at->iv[1], (int)at->iv[2], (int)at->iv[3]};
+  ax_tensor *vmax = nin > 4 ? in[4] : NULL;
+  return f64 ? ax_nn_adam_step_f64(&k, ax_numel(in[0]), F64(in[0]), F64(in[1]), F64(in[2]), F64(in[3]), PTR(vmax, 1), at->iv[0], err)
+             : ax_nn_adam_step_f32(&k, ax_numel(in[0]), F32(in[0]), F32(in[1]), F32(in[2]), F32(in[3]), PTR(vmax, 0), at->iv[0], err);
 }
 
 /* ---- backward rules ---- */

@@ -1,7 +1,9 @@
 /* runtime/neural/ax_nn_oplist.h — the neural rows of the op list (joined by runtime/ax_ops.h).
 ** Columns as AX_CORE_OP_LIST: X(ENUM, "name", inputs (-1: variadic), outputs, differentiable, is_view).
 ** Forward rows put saved tensors (pool indices, norm statistics) in out[1..]; the *_backward rows
-** are what their backward rules call, so every backend that has the kernels gets autograd. */
+** are what their backward rules call, so every backend that has the kernels gets autograd.
+** The *_step rows are optimizer updates (runtime/optim): no outputs, they write their parameter
+** and state inputs in place, so one optimizer drives every backend that has the kernels. */
 #ifndef AX_NN_OPLIST_H
 #define AX_NN_OPLIST_H
 
@@ -23,6 +25,8 @@
   X(CROSS_ENTROPY, "cross_entropy", -1, 2, 1, 0)  /* logits [n, c], target [n] i64 [, weight [c]] -> loss, lse */ \
   X(CROSS_ENTROPY_BWD, "cross_entropy_backward", -1, 1, 0, 0)   /* logits target dloss lse [, weight] -> dlogits */ \
   X(ATTENTION, "attention", -1, 2, 1, 0)          /* q k v [B,H,T,D] [, additive mask [T,S]] -> out, lse */ \
-  X(ATTENTION_BWD, "attention_backward", -1, 3, 0, 0)   /* q k v out lse dout [, mask] -> dq dk dv */
+  X(ATTENTION_BWD, "attention_backward", -1, 3, 0, 0)   /* q k v out lse dout [, mask] -> dq dk dv */ \
+  X(SGD_STEP, "sgd_step", -1, 0, 0, 0)      /* param grad [momentum_buf]: updated in place */ \
+  X(ADAM_STEP, "adam_step", -1, 0, 0, 0)    /* param grad exp_avg exp_avg_sq [max_exp_avg_sq]: in place */
 
 #endif

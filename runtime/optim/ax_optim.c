@@ -1,6 +1,8 @@
-/* runtime/optim/ax_optim.c — optimizer state and steps over the CPU kernels of runtime/neural.
+/* runtime/optim/ax_optim.c — optimizer state and steps over the kernels of runtime/neural.
 ** Each step reads param->grad (made contiguous if needed) and updates param's storage in place;
-** autograd does not see the update (it is not an op), exactly like torch.optim under no_grad. */
+** autograd does not see the update, exactly like torch.optim under no_grad. sgd, adam and adamw
+** go through the sgd_step / adam_step op rows (so a backend with those kernels steps its own
+** tensors, states created on the parameter's device); the other kinds call the CPU kernels. */
 #include "ax_optim.h"
 
 #include <math.h>
@@ -146,7 +148,7 @@ ax_status ax_optim_ensure_state(ax_optim *o, int i, ax_err *err) {
   for (int k = 0; k < AX_OPTIM_NSTATE; k++) {
     if (s->state[k] || !state_used(&o->cfg, k)) continue;
     double init = o->cfg.kind == AX_OPTIM_ADAGRAD ? o->cfg.initial_accumulator : 0.0;
-    ax_status st = ax_full(s->param->shape, s->param->ndim, init, s->param->dtype, &s->state[k], err);
+    ax_status st = ax_full_like(s->param, init, &s->state[k], err);   /* on the parameter's device */
     if (st) return st;
   }
   return AX_OK;
@@ -161,19 +163,17 @@ static ax_status step_one(ax_optim *o, ax_optim_slot *s, const ax_tensor *g, ax_
   int f64 = s->param->dtype == AX_FLOAT64;
   int64_t step = s->step;
   switch (c->kind) {
-  case AX_OPTIM_SGD: {
-    ax_nn_sgd_cfg k = {c->lr, c->momentum, c->dampening, c->weight_decay, c->nesterov, c->maximize};
-    return f64 ? ax_nn_sgd_step_f64(&k, n, DATA(s->param, double), DATA(g, double), STATE(s, 0, double), step, err)
-               : ax_nn_sgd_step_f32(&k, n, DATA(s->param, float), DATA(g, float), STATE(s, 0, float), step, err);
+  case AX_OPTIM_SGD: {   /* the sgd_step row: any backend with the kernel (ax_nn.c's CPU one) */
+    ax_attrs at = {.fv = {c->lr, c->momentum, c->dampening, c->weight_decay}, .iv = {step, c->nesterov, c->maximize}};
+    ax_tensor *in[3] = {s->param, (ax_tensor *)g, s->state[0]};
+    return ax_op_call(AX_OP_SGD_STEP, in, s->state[0] ? 3 : 2, &at, NULL, err);
   }
   case AX_OPTIM_ADAM:
-  case AX_OPTIM_ADAMW: {
-    ax_nn_adam_cfg k = {c->lr, c->beta1, c->beta2, c->eps, c->weight_decay, c->amsgrad, c->maximize,
-                        c->kind == AX_OPTIM_ADAMW};
-    return f64 ? ax_nn_adam_step_f64(&k, n, DATA(s->param, double), DATA(g, double), STATE(s, 0, double),
-                                     STATE(s, 1, double), STATE(s, 2, double), step, err)
-               : ax_nn_adam_step_f32(&k, n, DATA(s->param, float), DATA(g, float), STATE(s, 0, float),
-                                     STATE(s, 1, float), STATE(s, 2, float), step, err);
+  case AX_OPTIM_ADAMW: {   /* the adam_step row */
+    ax_attrs at = {.fv = {c->lr, c->beta1, c->beta2, c->eps}, .a = c->weight_decay,
+                   .iv = {step, c->amsgrad, c->maximize, c->kind == AX_OPTIM_ADAMW}};
+    ax_tensor *in[5] = {s->param, (ax_tensor *)g, s->state[0], s->state[1], s->state[2]};
+    return ax_op_call(AX_OP_ADAM_STEP, in, s->state[2] ? 5 : 4, &at, NULL, err);
   }
   case AX_OPTIM_RMSPROP: {
     ax_nn_rmsprop_cfg k = {c->lr, c->alpha, c->eps, c->weight_decay, c->momentum, c->centered, c->maximize};
@@ -213,7 +213,9 @@ ax_status ax_optim_step(ax_optim *o, ax_err *err) {
     ax_optim_slot *s = &o->slots[i];
     ax_tensor *p = s->param;
     if (!p->grad) continue;
-    if (p->storage->device.type != AX_DEV_CPU)
+    /* sgd, adam and adamw run as op rows on any backend with their kernels; the others on the CPU */
+    int by_row = o->cfg.kind == AX_OPTIM_SGD || o->cfg.kind == AX_OPTIM_ADAM || o->cfg.kind == AX_OPTIM_ADAMW;
+    if (!by_row && p->storage->device.type != AX_DEV_CPU)
       return ax_err_set(err, AX_E_UNSUPPORTED, "%s: optimizer steps on %s are not available in this build",
                         ax_optim_kind_name(o->cfg.kind), p->storage->be ? p->storage->be->name : "this device");
     if (p->grad->ndim != p->ndim || memcmp(p->grad->shape, p->shape, sizeof(int64_t) * (size_t)p->ndim) != 0) {

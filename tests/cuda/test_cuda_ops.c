@@ -1,7 +1,10 @@
-/* tests/cuda/test_cuda_ops.c — every core op row with a CUDA kernel, run on cuda:0 and on the CPU
-** with the same inputs (broadcast and transposed views included), forward and backward, compared by
-** normalised error ||gpu - cpu|| / max(||cpu||, 1e-30): at most 1e-6 for float32, 1e-12 for
-** float64. Without a usable GPU it prints why and exits 77 (ctest SKIP_RETURN_CODE).
+/* tests/cuda/test_cuda_ops.c — every op row with a CUDA kernel (core and neural), run on cuda:0
+** and on the CPU with the same inputs (broadcast and transposed views included), forward and
+** backward, compared by normalised error ||gpu - cpu|| / max(||cpu||, 1e-30): at most 1e-6 for
+** float32, 1e-12 for float64; in-place rows (optimizer steps, batch_norm's running statistics)
+** compare their inputs afterwards. Without a usable GPU it prints why and exits 77 (ctest
+** SKIP_RETURN_CODE). --cpu-self-check runs every case against the CPU itself (ctest
+** cuda_ops_selfcheck), so the cases are known to be well formed before a GPU ever runs them.
 ** Invariant: a row whose CUDA slot is NULL is reported as "unsupported", never counted as passed. */
 #include <math.h>
 #include <stdio.h>
@@ -11,16 +14,32 @@
 #include "ax_mem.h"
 #include "ax_ops.h"
 
-static const ax_device CUDA0 = {AX_DEV_CUDA, 0};
+/* the device under test: cuda:0, or the CPU itself for --cpu-self-check (every case must then
+** pass: it checks the cases, their shapes and the harness on a machine without a GPU) */
+static ax_device CUDA0 = {AX_DEV_CUDA, 0};
+#define TC_MAXIN 6
+
+/* x on the device under test: an upload, or a CPU copy (never x itself) in the self-check */
+static ax_status to_dev(ax_tensor *x, ax_tensor **out, ax_err *e) {
+  if (CUDA0.type != AX_DEV_CPU) return ax_to(x, CUDA0, out, e);
+  ax_attrs a = {.device = CUDA0};
+  ax_tensor *o[AX_MAX_OUTPUTS] = {0};
+  int was = ax_grad_enabled();
+  ax_set_grad_enabled(0);
+  ax_status s = ax_op_call(AX_OP_COPY, &x, 1, &a, o, e);
+  ax_set_grad_enabled(was);
+  *out = o[0];
+  return s;
+}
 static int nfail, npass, nunsup;
 
 typedef struct {
   const char *name;
   ax_op op;
   int nin;
-  ax_tensor *in[4];
+  ax_tensor *in[TC_MAXIN];
   ax_attrs at;
-  int grad;   /* check the gradient of input 0 (and 1 when float) */
+  int grad;   /* check the gradients of the float inputs among the first max(grad, 2) */
 } tcase;
 
 static ax_tensor *T(ax_status s, ax_tensor *t, ax_err *e) {
@@ -34,7 +53,8 @@ static ax_tensor *T(ax_status s, ax_tensor *t, ax_err *e) {
 static ax_tensor *randn(const int64_t *shape, int nd, ax_dtype dt) {
   ax_err e;
   ax_tensor *t = NULL;
-  return T(ax_randn(shape, nd, dt, &t, &e), t, &e);
+  ax_status s = ax_randn(shape, nd, dt, &t, &e);   /* before t is read: argument order is unspecified */
+  return T(s, t, &e);
 }
 static ax_tensor *randpos(const int64_t *shape, int nd, ax_dtype dt) {   /* in [0.5, 1.5) */
   ax_err e;
@@ -48,7 +68,8 @@ static ax_tensor *randpos(const int64_t *shape, int nd, ax_dtype dt) {   /* in [
 static ax_tensor *randint(int64_t hi, const int64_t *shape, int nd) {
   ax_err e;
   ax_tensor *t = NULL;
-  return T(ax_randint(0, hi, shape, nd, AX_INT64, &t, &e), t, &e);
+  ax_status s = ax_randint(0, hi, shape, nd, AX_INT64, &t, &e);   /* before t is read: argument order is unspecified */
+  return T(s, t, &e);
 }
 static ax_tensor *boolmask(const int64_t *shape, int nd) {
   ax_err e;
@@ -58,7 +79,7 @@ static ax_tensor *boolmask(const int64_t *shape, int nd) {
   ax_tensor_release(z);
   return o;
 }
-static ax_tensor *transposed(ax_tensor *t) {   /* a non-contiguous view with the same values */
+static ax_tensor *transposed(ax_tensor *t) {   /* a non-contiguous view with t's shape and values */
   ax_err e;
   ax_tensor *c = NULL, *v = NULL, *o = NULL;
   if (!t) return NULL;
@@ -127,7 +148,8 @@ static void report(const char *what, const char *name, double r, double tol, con
 
 static void run_case(tcase *c) {
   ax_err e = {0}, eg = {0};
-  ax_tensor *cpu_in[4] = {0}, *gpu_in[4] = {0}, *oc[AX_MAX_OUTPUTS] = {0}, *og[AX_MAX_OUTPUTS] = {0};
+  ax_tensor *cpu_in[TC_MAXIN] = {0}, *gpu_in[TC_MAXIN] = {0}, *oc[AX_MAX_OUTPUTS] = {0}, *og[AX_MAX_OUTPUTS] = {0};
+  int ngrad = c->grad > 2 ? c->grad : 2;
   int nout = ax_op_table[c->op].nout, ok = 1;
   for (int i = 0; i < c->nin; i++) ok &= c->in[i] != NULL;
   if (!ok) {
@@ -136,9 +158,9 @@ static void run_case(tcase *c) {
     goto done;
   }
   for (int i = 0; i < c->nin; i++) {
-    int leaf = c->grad && i < 2 && ax_dtype_is_float(c->in[i]->dtype) && c->in[i]->ndim > 0;
+    int leaf = c->grad && i < ngrad && ax_dtype_is_float(c->in[i]->dtype) && c->in[i]->ndim > 0;
     ax_tensor *g = NULL;
-    if (ax_to(c->in[i], CUDA0, &g, &e)) {
+    if (to_dev(c->in[i], &g, &e)) {
       printf("FAIL upload %s: %s\n", c->name, e.msg);
       nfail++;
       goto done;
@@ -176,7 +198,7 @@ static void run_case(tcase *c) {
   }
   if (c->grad && ax_op_table[c->op].differentiable && ax_dtype_is_float(oc[0]->dtype)) {
     ax_tensor *w = NULL, *wg = NULL, *pc = NULL, *pg = NULL, *lc = NULL, *lg = NULL;
-    if (ax_randn(oc[0]->shape, oc[0]->ndim, oc[0]->dtype, &w, &e) || ax_to(w, CUDA0, &wg, &e) || ax_mul(oc[0], w, &pc, &e) ||
+    if (ax_randn(oc[0]->shape, oc[0]->ndim, oc[0]->dtype, &w, &e) || to_dev(w, &wg, &e) || ax_mul(oc[0], w, &pc, &e) ||
         ax_sum(pc, NULL, 0, 0, &lc, &e) || ax_backward(lc, NULL, &e)) {
       printf("FAIL cpu backward %s: %s\n", c->name, e.msg);
       nfail++;
@@ -184,9 +206,12 @@ static void run_case(tcase *c) {
       printf("FAIL cuda backward %s: %s\n", c->name, eg.msg);
       nfail++;
     } else {
-      for (int i = 0; i < c->nin && i < 2; i++)
-        if (cpu_in[i]->requires_grad) report(i ? "grad[1]" : "grad[0]", c->name, nerr(cpu_in[i]->grad, gpu_in[i]->grad, &e),
-                                             tol_of(cpu_in[i]->dtype), "gradient missing or of another shape");
+      for (int i = 0; i < c->nin && i < ngrad; i++) {
+        char what[16];
+        snprintf(what, sizeof what, "grad[%d]", i);
+        if (cpu_in[i]->requires_grad) report(what, c->name, nerr(cpu_in[i]->grad, gpu_in[i]->grad, &e), tol_of(cpu_in[i]->dtype),
+                                             "gradient missing or of another shape");
+      }
     }
     ax_tensor_release(w);
     ax_tensor_release(wg);
@@ -200,7 +225,7 @@ done:
     ax_tensor_release(oc[k]);
     ax_tensor_release(og[k]);
   }
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < TC_MAXIN; i++) {
     ax_tensor_release(cpu_in[i]);
     ax_tensor_release(gpu_in[i]);
     ax_tensor_release(c->in[i]);
@@ -214,6 +239,143 @@ static const ax_op BINARY[] = {AX_OP_ADD, AX_OP_SUB, AX_OP_MUL, AX_OP_DIV, AX_OP
                                AX_OP_EQ, AX_OP_NE, AX_OP_LT, AX_OP_LE, AX_OP_GT, AX_OP_GE};
 static const ax_op REDUCE[] = {AX_OP_SUM, AX_OP_MEAN, AX_OP_VAR, AX_OP_STD, AX_OP_NORM, AX_OP_PROD,
                                AX_OP_MAX, AX_OP_MIN, AX_OP_ARGMAX, AX_OP_ARGMIN};
+
+#if defined(__has_include) && !defined(AX_NO_NN_ROWS)
+#if __has_include("neural/ax_nn_oplist.h")
+#define TC_NN_ROWS 1
+#endif
+#endif
+
+#ifdef TC_NN_ROWS
+/* Neural rows: forward outputs (saved statistics and indices included) and, through autograd,
+** their backward rows. Written without a GPU: first run on one is owed (docs/cuda.md). */
+static void nn_cases(ax_dtype dt) {
+  char name[96];
+  const char *dn = ax_dtype_name(dt);
+#define NNAME(op, v) (snprintf(name, sizeof name, "%s/%s/%s", ax_op_name(op), v, dn), name)
+  const int64_t x4[] = {2, 4, 7, 6};
+  {   /* conv2d: symmetric pads (cuDNN pads), asymmetric pads (explicit copy), groups, dilation, bias */
+    tcase a = {NNAME(AX_OP_CONV2D, "pad1"), AX_OP_CONV2D, 3, {randn(x4, 4, dt), randn((int64_t[]){5, 4, 3, 3}, 4, dt), randn((int64_t[]){5}, 1, dt)},
+               {.iv = {1, 1, 1, 1, 1, 1, 1, 1, 1}}, 3};
+    run_case(&a);
+    tcase b = {NNAME(AX_OP_CONV2D, "asym-groups-dil"), AX_OP_CONV2D, 3, {transposed(randn((int64_t[]){2, 4, 7, 6}, 4, dt)), randn((int64_t[]){6, 2, 3, 2}, 4, dt), randn((int64_t[]){6}, 1, dt)},
+               {.iv = {2, 1, 1, 0, 2, 1, 1, 2, 2}}, 3};
+    run_case(&b);
+    tcase n = {NNAME(AX_OP_CONV2D, "nobias-stride"), AX_OP_CONV2D, 2, {randn(x4, 4, dt), randn((int64_t[]){3, 4, 1, 2}, 4, dt)}, {.iv = {2, 3, 0, 0, 0, 0, 1, 1, 1}}, 1};
+    run_case(&n);
+  }
+  {   /* conv_transpose2d: output padding, groups, asymmetric pads */
+    tcase a = {NNAME(AX_OP_CONV_TRANSPOSE2D, "s2-outpad"), AX_OP_CONV_TRANSPOSE2D, 3, {randn((int64_t[]){2, 4, 5, 4}, 4, dt), randn((int64_t[]){4, 3, 3, 2}, 4, dt), randn((int64_t[]){3}, 1, dt)},
+               {.iv = {2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0}}, 3};
+    run_case(&a);
+    tcase b = {NNAME(AX_OP_CONV_TRANSPOSE2D, "asym-groups"), AX_OP_CONV_TRANSPOSE2D, 2, {randn((int64_t[]){2, 4, 5, 4}, 4, dt), randn((int64_t[]){4, 2, 3, 3}, 4, dt)},
+               {.iv = {1, 2, 1, 0, 0, 1, 1, 1, 2, 0, 1}}, 3};
+    run_case(&b);
+  }
+  {   /* pools: ceil mode, padding, dilation (max), count_include_pad (avg), adaptive */
+    tcase m = {NNAME(AX_OP_MAX_POOL2D, "k3x2-s2x1-p1-d2x1-ceil"), AX_OP_MAX_POOL2D, 1, {transposed(randn((int64_t[]){2, 3, 7, 6}, 4, dt))},
+               {.iv = {3, 2, 2, 1, 1, 0, 2, 1, 1}}, 1};
+    run_case(&m);
+    tcase m2 = {NNAME(AX_OP_MAX_POOL2D, "k2-s2"), AX_OP_MAX_POOL2D, 1, {randn(x4, 4, dt)}, {.iv = {2, 2, 2, 2, 0, 0, 1, 1, 0}}, 1};
+    run_case(&m2);
+    for (int cip = 0; cip < 2; cip++) {
+      tcase a = {NNAME(AX_OP_AVG_POOL2D, cip ? "count_include_pad" : "exclude_pad"), AX_OP_AVG_POOL2D, 1, {randn(x4, 4, dt)},
+                 {.iv = {3, 3, 2, 2, 1, 1, 1, 1, 1, cip}}, 1};
+      run_case(&a);
+    }
+    tcase ad = {NNAME(AX_OP_ADAPTIVE_AVG_POOL2D, "5x4"), AX_OP_ADAPTIVE_AVG_POOL2D, 1, {randn(x4, 4, dt)}, {.iv = {5, 4}}, 1};
+    run_case(&ad);
+    tcase a1 = {NNAME(AX_OP_ADAPTIVE_AVG_POOL2D, "1x1"), AX_OP_ADAPTIVE_AVG_POOL2D, 1, {randn(x4, 4, dt)}, {.iv = {1, 1}}, 1};
+    run_case(&a1);
+  }
+  {   /* batch_norm: training (saved mean/rstd; running statistics checked by bn_running) and evaluation */
+    const int64_t c3[] = {3}, x3[] = {4, 3, 5};
+    tcase t = {NNAME(AX_OP_BATCH_NORM, "train"), AX_OP_BATCH_NORM, 5,
+               {transposed(randn((int64_t[]){4, 3, 5}, 3, dt)), randn(c3, 1, dt), randn(c3, 1, dt), randn(c3, 1, dt), randpos(c3, 1, dt)},
+               {.iv = {1, 0}, .fv = {1e-5, 0.1}}, 3};
+    run_case(&t);
+    tcase e = {NNAME(AX_OP_BATCH_NORM, "eval"), AX_OP_BATCH_NORM, 5,
+               {randn(x3, 3, dt), randn(c3, 1, dt), randn(c3, 1, dt), randn(c3, 1, dt), randpos(c3, 1, dt)},
+               {.iv = {0, 0}, .fv = {1e-5, 0.1}}, 3};
+    run_case(&e);
+  }
+  {   /* cross_entropy: reductions, ignore_index, label smoothing, class weights */
+    const int64_t lg[] = {6, 5}, n6[] = {6}, c5[] = {5};
+    for (int red = 0; red < 3; red++) {
+      tcase a = {NNAME(AX_OP_CROSS_ENTROPY, red == 0 ? "none" : red == 1 ? "mean" : "sum"), AX_OP_CROSS_ENTROPY, 2,
+                 {randn(lg, 2, dt), randint(5, n6, 1)}, {.iv = {-100, red}}, 1};
+      run_case(&a);
+    }
+    tcase w = {NNAME(AX_OP_CROSS_ENTROPY, "weight-ignore-smooth"), AX_OP_CROSS_ENTROPY, 3,
+               {transposed(randn((int64_t[]){6, 5}, 2, dt)), randint(5, n6, 1), randpos(c5, 1, dt)}, {.iv = {2, 1}, .fv = {0.1}}, 1};
+    run_case(&w);
+  }
+#undef NNAME
+}
+
+/* In-place rows: run op on CPU tensors and on device copies, then compare inputs `check` (a
+** mask) afterwards; steps times. tol 0: the optimizer steps are meant to give the CPU's bits. */
+static void inplace_case(const char *name, ax_op op, ax_tensor **in, int nin, const ax_attrs *at, unsigned check, int steps,
+                         double tol) {
+  ax_err e = {0};
+  ax_tensor *gin[TC_MAXIN] = {0};
+  int ok = 1;
+  for (int i = 0; i < nin && ok; i++) ok = in[i] && !to_dev(in[i], &gin[i], &e);
+  for (int k = 0; k < steps && ok; k++) {
+    ax_attrs a = *at;
+    if (op == AX_OP_SGD_STEP || op == AX_OP_ADAM_STEP) a.iv[0] = k + 1;   /* the step number */
+    ax_tensor *oc[AX_MAX_OUTPUTS] = {0}, *og[AX_MAX_OUTPUTS] = {0};
+    if (ax_op_call(op, in, nin, &a, oc, &e) || ax_op_call(op, gin, nin, &a, og, &e)) {
+      printf("FAIL %s: %s\n", name, e.msg);
+      nfail++;
+      ok = 0;
+    }
+    for (int j = 0; j < AX_MAX_OUTPUTS; j++) {
+      ax_tensor_release(oc[j]);
+      ax_tensor_release(og[j]);
+    }
+  }
+  for (int i = 0; i < nin && ok; i++)
+    if (check >> i & 1) {
+      char what[32];
+      snprintf(what, sizeof what, "in-place[%d]", i);
+      report(what, name, nerr(in[i], gin[i], &e), tol, "inputs differ after the update");
+    }
+  for (int i = 0; i < nin; i++) {
+    ax_tensor_release(in[i]);
+    ax_tensor_release(gin[i]);
+  }
+}
+
+static void inplace_cases(ax_dtype dt) {
+  char name[96];
+  const int64_t s[] = {7, 3};
+  for (int v = 0; v < 3; v++) {   /* plain, momentum + weight decay, nesterov */
+    ax_tensor *in[3] = {randn(s, 2, dt), randn(s, 2, dt), randn(s, 2, dt)};
+    ax_attrs at = {.fv = {0.1, v ? 0.9 : 0, 0, v == 1 ? 0.01 : 0}, .iv = {1, v == 2, 0}};
+    snprintf(name, sizeof name, "sgd_step/%d/%s", v, ax_dtype_name(dt));
+    inplace_case(name, AX_OP_SGD_STEP, in, v ? 3 : 2, &at, v ? 5 : 1, 3, 0);
+    if (!v) ax_tensor_release(in[2]);
+  }
+  for (int v = 0; v < 4; v++) {   /* adam, adam + weight decay, amsgrad + maximize, adamw */
+    ax_tensor *in[5] = {randn(s, 2, dt), randn(s, 2, dt), NULL, NULL, NULL};
+    ax_err e;
+    for (int k = 2; k < 5; k++) ax_zeros(s, 2, dt, &in[k], &e);
+    ax_attrs at = {.fv = {1e-2, 0.9, 0.999, 1e-8}, .a = v == 1 || v == 3 ? 0.05 : 0, .iv = {1, v == 2, v == 2, v == 3}};
+    snprintf(name, sizeof name, "adam_step/%d/%s", v, ax_dtype_name(dt));
+    int nin = v == 2 ? 5 : 4;
+    inplace_case(name, AX_OP_ADAM_STEP, in, nin, &at, nin == 5 ? 29 : 13, 3, 0);
+    if (nin == 4) ax_tensor_release(in[4]);
+  }
+  {   /* batch_norm updating its running statistics (inputs 3 and 4) */
+    const int64_t c3[] = {3};
+    ax_tensor *in[5] = {randn((int64_t[]){4, 3, 5}, 3, dt), randn(c3, 1, dt), randn(c3, 1, dt), randn(c3, 1, dt), randpos(c3, 1, dt)};
+    ax_attrs at = {.iv = {1, 1}, .fv = {1e-5, 0.1}};
+    snprintf(name, sizeof name, "batch_norm/running/%s", ax_dtype_name(dt));
+    inplace_case(name, AX_OP_BATCH_NORM, in, 5, &at, 24, 2, tol_of(dt));
+  }
+}
+#endif
 
 static void all_cases(ax_dtype dt) {
   const int64_t s35[] = {3, 5}, s415[] = {4, 1, 5}, s5[] = {5}, s465[] = {4, 6, 5}, s45[] = {4, 5};
@@ -235,7 +397,7 @@ static void all_cases(ax_dtype dt) {
   for (size_t i = 0; i < sizeof BINARY / sizeof *BINARY; i++) {
     ax_op op = BINARY[i];
     int pos = op == AX_OP_POW || op == AX_OP_DIV;
-    tcase c = {NAME(op), op, 2, {pos ? randpos(s415, 3, dt) : randn(s415, 3, dt), transposed(pos ? randpos((int64_t[]){5, 3}, 2, dt) : randn((int64_t[]){5, 3}, 2, dt))}, {.keepdim = 0}, 1};
+    tcase c = {NAME(op), op, 2, {pos ? randpos(s415, 3, dt) : randn(s415, 3, dt), transposed(pos ? randpos((int64_t[]){3, 5}, 2, dt) : randn((int64_t[]){3, 5}, 2, dt))}, {.keepdim = 0}, 1};
     run_case(&c);
   }
   {
@@ -274,7 +436,7 @@ static void all_cases(ax_dtype dt) {
       run_case(&c);
     }
   {
-    tcase a = {NAME(AX_OP_MATMUL), AX_OP_MATMUL, 2, {randn((int64_t[]){2, 3, 64}, 3, dt), transposed(randn((int64_t[]){7, 64}, 2, dt))}, {.keepdim = 0}, 1};
+    tcase a = {NAME(AX_OP_MATMUL), AX_OP_MATMUL, 2, {randn((int64_t[]){2, 3, 64}, 3, dt), transposed(randn((int64_t[]){64, 7}, 2, dt))}, {.keepdim = 0}, 1};
     run_case(&a);
     tcase b = {NAME(AX_OP_MATMUL), AX_OP_MATMUL, 2, {randn((int64_t[]){3, 64}, 2, dt), randn((int64_t[]){2, 1, 64, 5}, 4, dt)}, {.keepdim = 0}, 1};
     run_case(&b);
@@ -301,6 +463,7 @@ static void all_cases(ax_dtype dt) {
     tcase l2 = {NAME(AX_OP_LAYER_NORM), AX_OP_LAYER_NORM, 3, {randn(s465, 3, dt), randn((int64_t[]){6, 5}, 2, dt), randn((int64_t[]){6, 5}, 2, dt)}, {.iv = {2}, .fv = {1e-5}}, 1};
     run_case(&l2);
   }
+  nn_cases(dt);
 #endif
 #endif
   for (int k = 0; k < AX_NDTYPES; k++) {
@@ -309,7 +472,7 @@ static void all_cases(ax_dtype dt) {
     run_case(&c);
   }
   {
-    tcase c = {NAME(AX_OP_COPY), AX_OP_COPY, 1, {transposed(randn((int64_t[]){5, 3}, 2, dt))}, {.device = {AX_DEV_CUDA, 0}}, 0};
+    tcase c = {NAME(AX_OP_COPY), AX_OP_COPY, 1, {transposed(randn((int64_t[]){5, 3}, 2, dt))}, {.device = CUDA0}, 0};
     run_case(&c);   /* CPU copy with device cuda = upload; CUDA copy with device cuda = clone */
   }
 #undef NAME
@@ -321,6 +484,8 @@ int main(int argc, char **argv) {
 #ifdef AX_TEST_CUDA_MODULE   /* this build tree's module, unless ANX_CUDA_MODULE names another */
   setenv("ANX_CUDA_MODULE", AX_TEST_CUDA_MODULE, 0);
 #endif
+  int self = argc > 1 && !strcmp(argv[1], "--cpu-self-check");
+  if (self) CUDA0 = AX_CPU;
   if (ax_backend_get(CUDA0, &be, &e)) {
     /* no GPU is a SKIP; a module that does not load is a broken build (FAIL) */
     int nodev = strstr(e.msg, "no CUDA device available") != NULL;
@@ -330,9 +495,13 @@ int main(int argc, char **argv) {
   ax_seed(1234);
   all_cases(AX_FLOAT32);
   all_cases(AX_FLOAT64);
+#ifdef TC_NN_ROWS
+  inplace_cases(AX_FLOAT32);
+  inplace_cases(AX_FLOAT64);
+#endif
   /* rows the table leaves empty: reported, so the gap stays visible */
   int empty = 0;
-  for (int op = 0; op < AX_OP_COUNT; op++)
+  for (int op = 0; op < AX_OP_COUNT && !self; op++)
     if (!ax_op_table[op].is_view && !ax_backend_kernels(CUDA0)->fn[op]) {
       printf("no CUDA kernel: %s\n", ax_op_name((ax_op)op));
       empty++;
