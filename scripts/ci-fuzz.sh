@@ -15,7 +15,7 @@ B=${FUZZ_BUILD:-build-fuzz}
 
 scripts/deps.sh fuzz
 if [ ! -f "$B/CMakeCache.txt" ]; then
-  CC=clang cmake -S . -B "$B" -DANX_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DANX_CUDA=OFF >/dev/null
+  CC=clang cmake -S . -B "$B" -DANX_SANITIZE=ON -DANX_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DANX_CUDA=OFF >/dev/null
 fi
 cmake --build "$B" -j"${JOBS:-2}" --target $(printf 'fuzz_%s ' "${targets[@]}")
 
