@@ -39,6 +39,7 @@ else()
     find_path(ANX_CUDNN_INCLUDE cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
     if(ANX_CUDNN_LIB AND ANX_CUDNN_INCLUDE)
       set(ANX_HAVE_CUDA ON)
+      enable_language(CXX)   # tests/cuda/test_cuda_host.cpp runs the kernels' element code on the host
       message(STATUS "anx: CUDA backend on (${CMAKE_CUDA_COMPILER}, CUDA ${CUDAToolkit_VERSION}, archs ${ANX_CUDA_ARCHS}, ${ANX_CUDNN_LIB})")
     elseif(_anx_cuda STREQUAL "ON")
       message(FATAL_ERROR "ANX_CUDA=ON but cuDNN (libcudnn, cudnn.h) was not found next to CUDA ${CUDAToolkit_VERSION}")

@@ -87,8 +87,9 @@ ax_status ax_ones(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, 
 }
 /* *_like tensors (full, zeros, ones, rand, randn, dropout masks) live on t's device, as in
 ** PyTorch (backward rules build zeros_like on the gradient's device): made on the CPU, random
-** ones by the one Philox stream (a seed gives the same numbers on every device), then moved with
-** one upload. s is the status of making *out on the CPU. */
+** ones by the one Philox stream (a seed gives the same numbers on every device; random_like lets
+** a backend generate them itself), then moved with one upload. s is the status of making *out on
+** the CPU. */
 static ax_status on_device_of(const ax_tensor *t, ax_status s, ax_tensor **out, ax_err *err) {
   if (s || t->storage->device.type == AX_DEV_CPU) return s;
   ax_tensor *c = *out;
@@ -259,6 +260,15 @@ static void gen_range(void *vctx, int64_t b, int64_t e) {
   }
 }
 
+/* The counters of n values: blocks [base, base + ceil(n/2)) of the current seed. */
+static void reserve(rctx *c, int64_t n) {
+  pthread_mutex_lock(&rng_mu);
+  c->seed = rng.seed;
+  c->base = rng.offset;
+  rng.offset += (uint64_t)(n + 1) / 2;
+  pthread_mutex_unlock(&rng_mu);
+}
+
 static ax_status generate(rctx *c, const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, ax_err *err) {
   ax_tensor *t;
   ax_status s = ax_tensor_empty(shape, ndim, dt, AX_CPU, &t, err);
@@ -269,11 +279,7 @@ static ax_status generate(rctx *c, const int64_t *shape, int ndim, ax_dtype dt, 
     ax_tensor_release(t);
     return ax_err_set(err, AX_E_NOMEM, "random: out of memory for %lld values", (long long)n);
   }
-  pthread_mutex_lock(&rng_mu);
-  c->seed = rng.seed;
-  c->base = rng.offset;
-  rng.offset += (uint64_t)(n + 1) / 2;
-  pthread_mutex_unlock(&rng_mu);
+  reserve(c, n);
   c->dst = buf;
   cpu_parallel_for(n, 1 << 15, gen_range, c);
   cpu_store_f64(cpu_base(t), 1, buf, n, dt);
@@ -307,15 +313,38 @@ ax_status ax_randint(int64_t low, int64_t high, const int64_t *shape, int ndim, 
     return ax_err_set(err, AX_E_VALUE, "randint: range wider than 2^53 is not supported");
   return generate(&c, shape, ndim, dt, out, err);
 }
+/* Random values shaped like t on t's device. A backend with its own generator (be->random) fills
+** its memory from the same reserved counters, so a seed gives the same stream on every device;
+** otherwise the CPU generates and one upload moves them. */
+static ax_status random_like(const ax_tensor *t, rctx *c, ax_random_kind kind, ax_tensor **out, ax_err *err) {
+  const ax_backend *be = t->storage->be;
+  if (t->storage->device.type == AX_DEV_CPU || !be->random)
+    return on_device_of(t, generate(c, t->shape, t->ndim, t->dtype, out, err), out, err);
+  ax_tensor *o;
+  ax_status s = ax_tensor_empty(t->shape, t->ndim, t->dtype, t->storage->device, &o, err);
+  if (s) return s;
+  int64_t n = ax_numel(o);
+  reserve(c, n);
+  if (n && (s = be->random(o->storage->data, o->dtype, n, kind, c->seed, c->base, c->p, err))) {
+    ax_tensor_release(o);
+    return s;
+  }
+  *out = o;
+  return AX_OK;
+}
 ax_status ax_rand_like(const ax_tensor *t, ax_tensor **out, ax_err *err) {
-  return on_device_of(t, ax_rand(t->shape, t->ndim, t->dtype, out, err), out, err);
+  ax_status s = need_float("rand", t->dtype, err);
+  rctx c = {.kind = R_UNIFORM};
+  return s ? s : random_like(t, &c, AX_RANDOM_UNIFORM, out, err);
 }
 ax_status ax_randn_like(const ax_tensor *t, ax_tensor **out, ax_err *err) {
-  return on_device_of(t, ax_randn(t->shape, t->ndim, t->dtype, out, err), out, err);
+  ax_status s = need_float("randn", t->dtype, err);
+  rctx c = {.kind = R_NORMAL};
+  return s ? s : random_like(t, &c, AX_RANDOM_NORMAL, out, err);
 }
 ax_status ax_dropout_mask(const ax_tensor *t, double p, ax_tensor **out, ax_err *err) {
   if (!(p >= 0 && p < 1)) return ax_err_set(err, AX_E_VALUE, "dropout: p must be in [0, 1), got %g", p);
   ax_status s = need_float("dropout", t->dtype, err);
   rctx c = {.kind = R_BERNOULLI, .p = p};
-  return s ? s : on_device_of(t, generate(&c, t->shape, t->ndim, t->dtype, out, err), out, err);
+  return s ? s : random_like(t, &c, AX_RANDOM_BERNOULLI, out, err);
 }

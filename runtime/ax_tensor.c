@@ -174,7 +174,7 @@ static ax_status cpu_download(void *host, const void *src, size_t n, ax_err *err
 }
 static ax_status cpu_sync(ax_err *err) { return AX_OK; }
 
-static const ax_backend cpu_backend = {"cpu", cpu_alloc, cpu_free, cpu_upload, cpu_download, cpu_sync, NULL, NULL};
+static const ax_backend cpu_backend = {"cpu", cpu_alloc, cpu_free, cpu_upload, cpu_download, cpu_sync, NULL, NULL, NULL};
 
 /* The backend registry: the one place where the optional CUDA backend (runtime/cuda, built when
 ** CMake's ANX_CUDA finds nvcc) joins; nothing else in the runtime knows whether it exists. The

@@ -30,6 +30,11 @@ typedef struct {
   size_t total, free_bytes;
 } ax_backend_mem;
 
+/* What a backend's random() fills with (ax_create.c's Philox 4x32-10 layout: element i comes
+** from counter block base + i/2 under key seed; uniforms in [0, 1) from 53 bits, normals by
+** Box-Muller over the block's pair, Bernoulli keep-masks 1/(1-p) or 0). */
+typedef enum { AX_RANDOM_UNIFORM, AX_RANDOM_NORMAL, AX_RANDOM_BERNOULLI } ax_random_kind;
+
 /* Backend vtable: the CPU's lives in ax_tensor.c; others join in the registry there. */
 typedef struct ax_backend {
   const char *name;
@@ -40,6 +45,10 @@ typedef struct ax_backend {
   ax_status (*sync)(ax_err *err);
   ax_status (*mem_stats)(ax_backend_mem *out, ax_err *err);   /* NULL: not tracked (CPU: ax_mem_live) */
   void (*trim)(void);                            /* give cached blocks back; NULL: nothing cached */
+  /* Fill n elements of dtype dt at dst (device memory) from the reserved counters; NULL: the
+  ** CPU generates and one upload moves the values (the CPU's own is NULL: ax_create.c does it). */
+  ax_status (*random)(void *dst, ax_dtype dt, int64_t n, ax_random_kind kind, uint64_t seed, uint64_t base, double p,
+                      ax_err *err);
 } ax_backend;
 
 /* The backend for a device, or an AX_E_DEVICE error ("cuda: not available in this build"). */

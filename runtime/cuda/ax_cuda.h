@@ -30,7 +30,7 @@ const ax_kernel_table *ax_cuda_kernels(void);
 /* ---- the module interface ---- */
 
 /* Bump when ax_cuda_host or ax_cuda_module change meaning (a size change is caught anyway). */
-#define AX_CUDA_ABI 2
+#define AX_CUDA_ABI 3
 #define AX_CUDA_ENTRY "ax_cuda_module_open"
 #define AX_CUDA_MODULE_ENV "ANX_CUDA_MODULE"
 #define AX_CUDA_MODULE_FILE "libanx_cuda.so"

@@ -162,7 +162,13 @@ static void be_trim(void) {
   pthread_mutex_unlock(&g_ctx.mu);
 }
 
-static const ax_backend cuda_backend = {"cuda", be_alloc, be_free, be_upload, be_download, be_sync, be_mem_stats, be_trim};
+static ax_status be_random(void *dst, ax_dtype dt, int64_t n, ax_random_kind kind, uint64_t seed, uint64_t base, double p,
+                           ax_err *err) {
+  return cu_random(&g_ctx, dst, dt, n, kind, seed, base, p, err);
+}
+
+static const ax_backend cuda_backend = {"cuda", be_alloc, be_free, be_upload, be_download, be_sync, be_mem_stats, be_trim,
+                                        be_random};
 
 ax_status cu_backend_get(int index, const ax_backend **out, ax_err *err) {
   pthread_once(&g_probe_once, probe);

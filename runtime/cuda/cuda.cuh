@@ -68,6 +68,10 @@ void cu_scratch_free(ax_cuda_ctx *c, void *p, size_t n);
 ax_status cu_upload(ax_cuda_ctx *c, void *dst, const void *src, size_t n, ax_err *err);
 ax_status cu_download(ax_cuda_ctx *c, void *dst, const void *src, size_t n, ax_err *err);
 
+/* n values of the Philox stream at dst (random.cu; the vtable's random, see ax_tensor.h). */
+ax_status cu_random(ax_cuda_ctx *c, void *dst, ax_dtype dt, int64_t n, ax_random_kind kind, uint64_t seed, uint64_t base,
+                    double p, ax_err *err);
+
 /* ---- strided operands (elementwise.cu) ---- */
 #define CU_MAXOPS 4
 typedef struct {

@@ -1,70 +1,23 @@
 /* runtime/cuda/optim.cu — the optimizer rows sgd_step and adam_step (Adam and AdamW) on device
 ** tensors, in place (the CPU's are runtime/neural/optim.inc via ax_nn.c; attrs there). One thread
-** per element, each update written operation by operation as optim.inc in the element type with
-** the coefficients rounded to it on the host exactly as the CPU does. This file is compiled with
-** --fmad=false (runtime/cuda/CMakeLists.txt): no multiply-add is contracted, so with IEEE +, *, /
-** and sqrt a step gives the CPU's bits. Invariant: element i reads and writes only element i. */
+** per element running optim.cuh's update (optim.inc operation by operation, in the element type,
+** coefficients computed on the host as the CPU computes them). Results agree with the CPU's to
+** an ulp or so, not bitwise: both compilers contract multiply-adds into FMAs where they choose
+** (the CPU kernels are target_clones with an x86-64-v3 variant). Invariant: element i reads and
+** writes only element i. */
 #include <math.h>
 
 #include "nn.cuh"
-
-struct sgd_k {
-  int64_t n;
-  double lr, mom, damp, wd;
-  int nesterov, maximize, first;
-};
+#include "optim.cuh"
 
 template <typename T> __global__ void sgd_kernel(sgd_k k, T *p, const T *g, T *buf) {
-  const T lr = (T)k.lr, mom = (T)k.mom, damp1 = (T)(1 - k.damp), wd = (T)k.wd;
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < k.n; i += (int64_t)gridDim.x * blockDim.x) {
-    T d = g[i];
-    if (wd != 0) d = d + wd * p[i];
-    if (mom != 0) {
-      T b = k.first ? d : mom * buf[i] + damp1 * d;
-      buf[i] = b;
-      d = k.nesterov ? d + mom * b : b;
-    }
-    p[i] = k.maximize ? p[i] + lr * d : p[i] - lr * d;
-  }
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < k.n; i += (int64_t)gridDim.x * blockDim.x)
+    sgd_at(k, p, g, buf, i);
 }
 
-struct adam_k {
-  int64_t n;
-  double b1, b2, eps, wd, decay, step_size, bc2_sqrt;
-  int amsgrad, maximize, decoupled;
-};
-
 template <typename T> __global__ void adam_kernel(adam_k k, T *pp, const T *gg, T *m_, T *v_, T *vm_) {
-  const T b1 = (T)k.b1, b2 = (T)k.b2, omb1 = (T)(1 - k.b1), omb2 = (T)(1 - k.b2);
-  const T eps = (T)k.eps, wd = (T)k.wd, decay = (T)k.decay, step_size = (T)k.step_size, bc2_sqrt = (T)k.bc2_sqrt;
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < k.n; i += (int64_t)gridDim.x * blockDim.x) {
-    if (!k.amsgrad && !k.maximize) {   /* optim.inc's branch-free common case, term for term */
-      T g = gg[i], p = pp[i];
-      if (k.decoupled) p = p * decay;
-      else g = g + wd * p;
-      T m = m_[i] * b1 + omb1 * g;
-      T v = v_[i] * b2 + omb2 * g * g;
-      m_[i] = m;
-      v_[i] = v;
-      pp[i] = p + (-step_size) * (m / (sqrt(v) / bc2_sqrt + eps));
-      continue;
-    }
-    T g = k.maximize ? -gg[i] : gg[i];
-    T p = pp[i];
-    if (k.decoupled) p = p * decay;
-    else if (wd != 0) g = g + wd * p;
-    T m = m_[i] * b1 + omb1 * g;
-    T v = v_[i] * b2 + omb2 * g * g;
-    m_[i] = m;
-    v_[i] = v;
-    T vu = v;
-    if (k.amsgrad) {
-      vu = vm_[i] > v ? vm_[i] : v;
-      vm_[i] = vu;
-    }
-    T denom = sqrt(vu) / bc2_sqrt + eps;
-    pp[i] = p + (-step_size) * (m / denom);
-  }
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < k.n; i += (int64_t)gridDim.x * blockDim.x)
+    adam_at(k, pp, gg, m_, v_, vm_, i);
 }
 
 /* ax_nn.c's step_inputs: flat buffers of the parameter's float dtype and size */
@@ -92,7 +45,7 @@ static ax_status sgd_body(ax_cuda_ctx *c, ax_tensor *const *in, int nin, const a
   if (mom != 0 && n > 0 && nin < 3) return ax_err_set(err, AX_E_VALUE, "sgd: momentum needs a momentum buffer");
   if (step < 1) return ax_err_set(err, AX_E_VALUE, "sgd: step must be >= 1, got %lld", (long long)step);
   if (n == 0) return AX_OK;
-  sgd_k k = {n, lr, mom, damp, wd, (int)at->iv[1], (int)at->iv[2], step == 1};
+  sgd_k k = sgd_make(n, lr, mom, damp, wd, (int)at->iv[1], (int)at->iv[2], step);
   ax_tensor *buf = nin > 2 ? in[2] : NULL;
   if (in[0]->dtype == AX_FLOAT32)
     sgd_kernel<float><<<cu_blocks(n), CU_THREADS, 0, c->stream>>>(k, CU_P(float, in[0]), CU_P(float, in[1]), CU_PTR(float, buf));
@@ -114,9 +67,7 @@ static ax_status adam_body(ax_cuda_ctx *c, ax_tensor *const *in, int nin, const 
   if (n > 0 && amsgrad && nin < 5) return ax_err_set(err, AX_E_VALUE, "%s: missing state buffer", op);
   if (step < 1) return ax_err_set(err, AX_E_VALUE, "%s: step must be >= 1, got %lld", op, (long long)step);
   if (n == 0) return AX_OK;
-  /* the coefficients in double, as ax_nn_adam_step computes them */
-  double bc1 = 1 - pow(b1, (double)step), bc2 = 1 - pow(b2, (double)step);
-  adam_k k = {n, b1, b2, eps, wd, 1 - lr * wd, lr / bc1, sqrt(bc2), amsgrad, (int)at->iv[2], decoupled};
+  adam_k k = adam_make(n, lr, b1, b2, eps, wd, amsgrad, (int)at->iv[2], decoupled, step);
   ax_tensor *vmax = nin > 4 ? in[4] : NULL;
   if (in[0]->dtype == AX_FLOAT32)
     adam_kernel<float><<<cu_blocks(n), CU_THREADS, 0, c->stream>>>(k, CU_P(float, in[0]), CU_P(float, in[1]), CU_P(float, in[2]),

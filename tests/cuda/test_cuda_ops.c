@@ -314,7 +314,7 @@ static void nn_cases(ax_dtype dt) {
 }
 
 /* In-place rows: run op on CPU tensors and on device copies, then compare inputs `check` (a
-** mask) afterwards; steps times. tol 0: the optimizer steps are meant to give the CPU's bits. */
+** mask) afterwards; steps times. */
 static void inplace_case(const char *name, ax_op op, ax_tensor **in, int nin, const ax_attrs *at, unsigned check, int steps,
                          double tol) {
   ax_err e = {0};
@@ -347,6 +347,38 @@ static void inplace_case(const char *name, ax_op op, ax_tensor **in, int nin, co
   }
 }
 
+/* rand_like, randn_like and dropout masks of a device tensor come from the device's Philox with
+** the CPU's counters: with the same seed, two draws in a row equal the CPU's (uniforms and masks
+** exactly; normals within the dtype's tolerance, the device's log/sin/cos being a few ulp off). */
+static void random_cases(ax_dtype dt) {
+  const char *kinds[3] = {"rand_like", "randn_like", "dropout_mask"};
+  for (int k = 0; k < 3; k++) {
+    ax_err e = {0};
+    ax_tensor *x = randn((int64_t[]){5, 7}, 2, dt), *xd = NULL, *a[2] = {0}, *b[2] = {0};
+    int ok = x && !to_dev(x, &xd, &e);
+    for (int dev = 0; dev < 2 && ok; dev++) {
+      ax_seed(4321);
+      for (int j = 0; j < 2 && ok; j++) {
+        ax_tensor *src = dev ? xd : x, **o = dev ? &b[j] : &a[j];
+        ok = !(k == 0 ? ax_rand_like(src, o, &e) : k == 1 ? ax_randn_like(src, o, &e) : ax_dropout_mask(src, 0.3, o, &e));
+      }
+    }
+    char name[64];
+    snprintf(name, sizeof name, "%s/%s", kinds[k], ax_dtype_name(dt));
+    if (!ok) {
+      printf("FAIL %s: %s\n", name, e.msg);
+      nfail++;
+    }
+    for (int j = 0; j < 2 && ok; j++) report(j ? "second draw" : "first draw", name, nerr(a[j], b[j], &e), k == 1 ? tol_of(dt) : 0, "draws differ");
+    ax_tensor_release(x);
+    ax_tensor_release(xd);
+    for (int j = 0; j < 2; j++) {
+      ax_tensor_release(a[j]);
+      ax_tensor_release(b[j]);
+    }
+  }
+}
+
 static void inplace_cases(ax_dtype dt) {
   char name[96];
   const int64_t s[] = {7, 3};
@@ -354,7 +386,7 @@ static void inplace_cases(ax_dtype dt) {
     ax_tensor *in[3] = {randn(s, 2, dt), randn(s, 2, dt), randn(s, 2, dt)};
     ax_attrs at = {.fv = {0.1, v ? 0.9 : 0, 0, v == 1 ? 0.01 : 0}, .iv = {1, v == 2, 0}};
     snprintf(name, sizeof name, "sgd_step/%d/%s", v, ax_dtype_name(dt));
-    inplace_case(name, AX_OP_SGD_STEP, in, v ? 3 : 2, &at, v ? 5 : 1, 3, 0);
+    inplace_case(name, AX_OP_SGD_STEP, in, v ? 3 : 2, &at, v ? 5 : 1, 3, tol_of(dt));
     if (!v) ax_tensor_release(in[2]);
   }
   for (int v = 0; v < 4; v++) {   /* adam, adam + weight decay, amsgrad + maximize, adamw */
@@ -364,7 +396,7 @@ static void inplace_cases(ax_dtype dt) {
     ax_attrs at = {.fv = {1e-2, 0.9, 0.999, 1e-8}, .a = v == 1 || v == 3 ? 0.05 : 0, .iv = {1, v == 2, v == 2, v == 3}};
     snprintf(name, sizeof name, "adam_step/%d/%s", v, ax_dtype_name(dt));
     int nin = v == 2 ? 5 : 4;
-    inplace_case(name, AX_OP_ADAM_STEP, in, nin, &at, nin == 5 ? 29 : 13, 3, 0);
+    inplace_case(name, AX_OP_ADAM_STEP, in, nin, &at, nin == 5 ? 29 : 13, 3, tol_of(dt));
     if (nin == 4) ax_tensor_release(in[4]);
   }
   {   /* batch_norm updating its running statistics (inputs 3 and 4) */
@@ -498,6 +530,8 @@ int main(int argc, char **argv) {
 #ifdef TC_NN_ROWS
   inplace_cases(AX_FLOAT32);
   inplace_cases(AX_FLOAT64);
+  random_cases(AX_FLOAT32);
+  random_cases(AX_FLOAT64);
 #endif
   /* rows the table leaves empty: reported, so the gap stays visible */
   int empty = 0;
