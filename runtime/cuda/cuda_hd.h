@@ -1,8 +1,8 @@
 /* runtime/cuda/cuda_hd.h — CU_HD marks the element functions of the device code (pool.cuh,
-** random.cuh, optim.cuh): __host__ __device__ under nvcc, plain inline C++ otherwise, so
+** random.cuh, optim.cuh, loss.cuh): __host__ __device__ under nvcc, plain inline C++ otherwise, so
 ** tests/cuda/test_cuda_host.cpp runs the very code the kernels run, on the host, against the CPU.
-** Invariant: element functions use only what both sides have (integer math, + - * /, sqrt, log,
-** sin, cos, isnan) and touch memory only through their pointer arguments. */
+** Invariant: element functions use only what both sides have (integer math, + - * /, sqrt, exp,
+** log, sin, cos, isnan, isinf) and touch memory only through their pointer arguments. */
 #ifndef AX_CUDA_HD_H
 #define AX_CUDA_HD_H
 
@@ -12,6 +12,8 @@
 #include <cmath>
 #define CU_HD inline
 using std::cos;
+using std::exp;
+using std::isinf;
 using std::isnan;
 using std::log;
 using std::pow;

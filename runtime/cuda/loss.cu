@@ -6,6 +6,7 @@
 ** the launch. Targets are checked on the host (one small download) so errors name the row as
 ** on the CPU. Invariant: lse = max + log(sum exp(x - max)), max taken as the CPU's vmax. */
 #include "nn.cuh"
+#include "loss.cuh"
 
 /* The CPU's vmax: start from x[0], keep x when x > m, so a NaN in x[0] gives NaN and later NaNs
 ** are skipped; per-thread maxima combine with the same rule. */
@@ -87,26 +88,12 @@ __global__ void ce_bwd_scalars(int64_t n, int64_t c, const int64_t *t, const T *
   }
 }
 
-/* dx = s*(p*(a*wt + b*W) - a*wt*[k == t] - b*w_k), a = 1-ls, b = ls/c, W = sum w; s = dloss[i]
-** (none), dloss[0]/den (mean) or dloss[0] (sum). One thread per element. */
+/* one thread per element: loss.cuh */
 template <typename T>
 __global__ void ce_bwd(int64_t n, int64_t c, const T *x, const int64_t *t, const T *w, int64_t ignore, double ls, int red,
                        const T *lse, const T *dloss, const double *sc, T *dx) {
-  const double a = 1 - ls, b = ls / (double)c;
-  for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n * c; e += (int64_t)gridDim.x * blockDim.x) {
-    const int64_t i = e / c, k = e % c;
-    const double l = (double)lse[i];
-    if (t[i] == ignore || isinf(l)) {
-      dx[e] = (T)0;
-      continue;
-    }
-    const double s = red == AX_NN_REDUCE_NONE ? (double)dloss[i]
-                                              : (red == AX_NN_REDUCE_MEAN ? (double)dloss[0] / sc[0] : (double)dloss[0]);
-    const double wt = w ? (double)w[t[i]] : 1.0, wk = w ? (double)w[k] : 1.0;
-    double d = exp((double)x[e] - l) * s * (a * wt + b * sc[1]) - s * b * wk;
-    if (k == t[i]) d -= s * a * wt;
-    dx[e] = (T)d;
-  }
+  for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n * c; e += (int64_t)gridDim.x * blockDim.x)
+    ce_bwd_at(c, x, t, w, ignore, ls, red, lse, dloss, sc, dx, e);
 }
 
 /* loss.c's ce_check and ce_targets */

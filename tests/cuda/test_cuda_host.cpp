@@ -1,10 +1,11 @@
 /* tests/cuda/test_cuda_host.cpp — the element functions of the CUDA kernels (runtime/cuda/pool.cuh,
-** random.cuh, optim.cuh), compiled as plain C++ and run on the host, against the CPU kernels of
-** runtime/neural and runtime/ax_create.c. No GPU and no CUDA library is needed, so the index math of
-** the device code (pool windows, the backward gathers, Philox counters, the update order of the
-** optimizer steps) is checked on every machine; a GPU run then only adds the device's own
-** arithmetic. Pooling and Philox compare bit for bit (NaN matching NaN); optimizer steps within
-** a few ulp, because the CPU kernels contract multiply-adds into FMAs on x86-64-v3 machines.
+** random.cuh, optim.cuh, loss.cuh), compiled as plain C++ and run on the host against the CPU
+** kernels of runtime/neural and runtime/ax_create.c. No GPU and no CUDA library is needed, so the
+** index math and formulas of the device code (pool windows and backward gathers, Philox counters,
+** optimizer updates, the cross-entropy gradient) are checked on every machine; a GPU run then
+** only adds the device's own arithmetic. Pooling and Philox compare bit for bit (NaN matching
+** NaN); optimizer steps and the cross-entropy gradient within a few ulp (the CPU kernels contract
+** multiply-adds into FMAs on x86-64-v3 machines; loss.inc computes its exp part in T).
 ** Invariant: the device files are included, not copied. */
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@ extern "C" {
 #include "neural/ax_nn_kernels.h"
 }
 
+#include "loss.cuh"
 #include "optim.cuh"
 #include "pool.cuh"
 #include "random.cuh"
@@ -179,6 +181,53 @@ static void random_checks(void) {
     }
 }
 
+/* ---------------- cross-entropy backward ---------------- */
+
+template <typename T> struct ce_ref;
+template <> struct ce_ref<float> {
+  static ax_status f(int64_t n, int64_t c, const float *x, const int64_t *t, const float *w, int64_t ig, double ls, ax_nn_reduction r,
+                     float *loss, float *lse, ax_err *e) { return ax_nn_cross_entropy_fwd_f32(n, c, x, t, w, ig, ls, r, loss, lse, e); }
+  static ax_status b(int64_t n, int64_t c, const float *x, const int64_t *t, const float *w, int64_t ig, double ls, ax_nn_reduction r,
+                     const float *lse, const float *dl, float *dx, ax_err *e) { return ax_nn_cross_entropy_bwd_f32(n, c, x, t, w, ig, ls, r, lse, dl, dx, e); }
+};
+template <> struct ce_ref<double> {
+  static ax_status f(int64_t n, int64_t c, const double *x, const int64_t *t, const double *w, int64_t ig, double ls, ax_nn_reduction r,
+                     double *loss, double *lse, ax_err *e) { return ax_nn_cross_entropy_fwd_f64(n, c, x, t, w, ig, ls, r, loss, lse, e); }
+  static ax_status b(int64_t n, int64_t c, const double *x, const int64_t *t, const double *w, int64_t ig, double ls, ax_nn_reduction r,
+                     const double *lse, const double *dl, double *dx, ax_err *e) { return ax_nn_cross_entropy_bwd_f64(n, c, x, t, w, ig, ls, r, lse, dl, dx, e); }
+};
+
+/* loss.cuh's element against loss.inc, with the CPU's lse; the two scalars as ce_bwd_scalars
+** sums them (float64). Within a few ulp: loss.inc computes the exp part in T. */
+template <typename T> static void ce_checks(void) {
+  const double tol = sizeof(T) == 4 ? 1e-5 : 1e-13;
+  for (int trial = 0; trial < 60; trial++) {
+    const int64_t n = irand(1, 7), c = irand(1, 9), ignore = trial % 3 ? irand(0, c - 1) : -100;
+    const int red = (int)irand(0, 2), weighted = trial % 2;
+    const double ls = trial % 4 ? 0.0 : 0.15;
+    T *x = randv<T>(n * c, 0), *w = weighted ? randv<T>(c, 0) : NULL, *dl = randv<T>(n, 0);
+    int64_t *t = (int64_t *)malloc(sizeof(int64_t) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) t[i] = irand(0, c - 1);
+    if (w)
+      for (int64_t k = 0; k < c; k++) w[k] = (T)(fabs((double)w[k]) + 0.1);
+    T *loss = (T *)calloc((size_t)n, sizeof(T)), *lse = (T *)calloc((size_t)n, sizeof(T));
+    T *dx = (T *)calloc((size_t)(n * c), sizeof(T)), *dx2 = (T *)calloc((size_t)(n * c), sizeof(T));
+    ax_err e;
+    ax_status st = ce_ref<T>::f(n, c, x, t, w, ignore, ls, (ax_nn_reduction)red, loss, lse, &e);
+    if (!st) st = ce_ref<T>::b(n, c, x, t, w, ignore, ls, (ax_nn_reduction)red, lse, dl, dx, &e);
+    double sc[2] = {0, 0};
+    for (int64_t i = 0; i < n; i++)
+      if (t[i] != ignore) sc[0] += w ? (double)w[t[i]] : 1.0;
+    for (int64_t k = 0; k < c; k++) sc[1] += w ? (double)w[k] : 1.0;
+    for (int64_t el = 0; el < n * c; el++) ce_bwd_at(c, x, t, w, ignore, ls, red, lse, dl, sc, dx2, el);
+    char what[160];
+    snprintf(what, sizeof what, "cross_entropy backward %s n%lld c%lld red%d ignore%lld ls%g%s", sizeof(T) == 4 ? "f32" : "f64",
+             (long long)n, (long long)c, red, (long long)ignore, ls, w ? " weighted" : "");
+    check(!st && maxrel(dx, dx2, n * c) <= tol, what, st ? e.msg : "gradients differ");
+    free(x), free(w), free(dl), free(t), free(loss), free(lse), free(dx), free(dx2);
+  }
+}
+
 /* ---------------- optimizer steps ---------------- */
 
 template <typename T> static ax_status sgd_ref(const ax_nn_sgd_cfg *c, int64_t n, T *p, const T *g, T *b, int64_t s, ax_err *e);
@@ -255,6 +304,8 @@ int main(void) {
   random_checks();
   optim_checks<float>();
   optim_checks<double>();
+  ce_checks<float>();
+  ce_checks<double>();
   printf("test_cuda_host: %d passed, %d failed (%d max, %d avg, %d adaptive pooling geometries)\n", npass, nfail, tried[0],
          tried[1], tried[2]);
   return nfail ? 1 : 0;
