@@ -755,6 +755,10 @@ static int l_iter(ax_vm *vm, ax_value self, ax_value *state, ax_value *out) {
   loader *l = ax_foreign_data(self, &ax_loader_class);
   if (AX_IS_NIL(*state) && !it_start(vm, l, self, state)) return AX_HOOK_ERR;
   loader_iter *it = ax_foreign_data(*state, &loader_iter_class);
+  if (!it) {   /* only this hook makes the state; an internal caller passed something else */
+    ax_vm_raise(vm, "type", "loader: bad iteration state (%s)", ax_type_name(*state));
+    return AX_HOOK_ERR;
+  }
   int64_t b = it->next;
   if (b >= it->nbatches) {
     ax_loader_iter_close(*state);
