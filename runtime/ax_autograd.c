@@ -238,17 +238,21 @@ ax_status ax_backward_ex(ax_tensor *loss, ax_tensor *grad, int retain_graph, ax_
     g = ax_tensor_retain(grad);
   }
   int was = ax_grad_enabled();
+  ax_dtype autocast = ax_autocast_dtype();   /* rules run in the types the forward chose (torch.autocast) */
   ax_set_grad_enabled(0);
+  ax_autocast_set(AX_NDTYPES);
   if (!loss->node) {   /* a leaf */
     s = deliver(loss, g, err);
     ax_tensor_release(g);
     ax_set_grad_enabled(was);
+    ax_autocast_set(autocast);
     return s;
   }
   nodevec order = {0};
   if ((s = topo(loss->node, &order, err))) {
     ax_tensor_release(g);
     ax_set_grad_enabled(was);
+    ax_autocast_set(autocast);
     return s;
   }
   ax_tensor_release(loss->node->gacc);
@@ -296,5 +300,6 @@ ax_status ax_backward_ex(ax_tensor *loss, ax_tensor *grad, int retain_graph, ax_
     for (size_t k = 0; k < order.n; k++) strip_node(order.v[k]);
   vec_free(&order);
   ax_set_grad_enabled(was);
+  ax_autocast_set(autocast);
   return s;
 }

@@ -1,6 +1,6 @@
 /* runtime/ax_dispatch.c — the op table generated from AX_OP_LIST and the one generic entry
-** ax_op_call: arity and device checks, kernel lookup (view rows share ax_view_kernels), then
-** autograd recording. Invariant: a missing kernel is AX_E_UNSUPPORTED, never a silent success. */
+** ax_op_call: arity checks, autocast, device checks, kernel lookup (view rows share ax_view_kernels;
+** half inputs of neural rows go through ax_half_call), then autograd recording. Invariant: a missing kernel is AX_E_UNSUPPORTED, never a silent success. */
 #include <string.h>
 
 #include "ax_autograd.h"
@@ -55,6 +55,15 @@ ax_status ax_op_call(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at
                       row->nin < 0 ? 1 : row->nin, (row->nin == 1 || row->nin < 0) ? "" : "s", nin);
   for (int i = 0; i < nin; i++)
     if (!in[i]) return ax_err_set(err, AX_E_VALUE, "%s: input %d is missing", row->name, i);
+  /* autocast: the row runs again on cast inputs (recorded casts, so gradients flow through them) */
+  ax_tensor *cast[AX_AUTOCAST_MAX_INPUTS];
+  ax_status cs;
+  if (ax_autocast_inputs(op, in, nin, cast, &cs, err)) {
+    cs = ax_op_call(op, cast, nin, attrs, out, err);
+    for (int i = 0; i < nin; i++) ax_tensor_release(cast[i]);
+    return cs;
+  }
+  if (cs) return cs;
   /* A CPU 0-d tensor (a script number, a backward rule's constant) may join tensors on another
   ** device, as in PyTorch; that device's kernel moves it. All other inputs share one device. */
   int r = 0;
@@ -84,7 +93,7 @@ ax_status ax_op_call(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at
   }
   static const ax_attrs none;
   if (!attrs) attrs = &none;
-  ax_status s = fn(in, nin, attrs, out, err);
+  ax_status s = ax_half_inputs(op, in, nin) ? ax_half_call(fn, op, in, nin, attrs, out, err) : fn(in, nin, attrs, out, err);
   if (s) return s;
   if (row->differentiable && ax_grad_enabled()) {
     int need = 0;

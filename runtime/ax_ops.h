@@ -226,4 +226,31 @@ ax_status ax_to(ax_tensor *x, ax_device dev, ax_tensor **out, ax_err *err);  /* 
 /* Autograd helper: sum g down to shape (reverse of broadcasting). */
 ax_status ax_sum_to_shape(ax_tensor *g, const int64_t *shape, int ndim, ax_tensor **out, ax_err *err);
 
+/* ---- autocast (ax_autocast.c): mixed precision as torch.autocast, per thread ----
+** While a half type is set, ax_op_call casts the inputs of the rows on the lower-precision list
+** (matmul, convolutions, attention) to it and half inputs of the float32 list (softmax, log_softmax,
+** sum, prod, cumsum, norm, exp, log, pow, rsqrt, layer_norm, cross_entropy) to float32; other rows
+** run in their inputs' type. float64 tensors and script numbers are never cast. The casts are `cast`
+** ops, so gradients reach float32 leaves in float32. Backward runs with autocast off. */
+typedef enum { AX_AUTOCAST_NONE, AX_AUTOCAST_LOWER, AX_AUTOCAST_FP32 } ax_autocast_kind;
+#define AX_AUTOCAST_MAX_INPUTS 8
+ax_dtype ax_autocast_dtype(void);          /* AX_FLOAT16 / AX_BFLOAT16, or AX_NDTYPES when off */
+void ax_autocast_set(ax_dtype dt);         /* a half type turns it on, anything else off */
+ax_autocast_kind ax_autocast_policy(ax_op op);
+/* For composite front ends (linear; group/rms norm and the losses built from several ops): x as the
+** lower-precision list / the float32 list would cast it, or x retained (autocast off, not eligible). */
+ax_status ax_autocast_lower(ax_tensor *x, ax_tensor **out, ax_err *err);
+ax_status ax_autocast_fp32(ax_tensor *x, ax_tensor **out, ax_err *err);
+/* ax_op_call's step: when autocast changes any input of op, fill cast[0..nin) with new references
+** (casts or the inputs retained) and return how many changed; 0 leaves cast untouched. *st is set
+** on an error (cast then holds nothing). */
+int ax_autocast_inputs(ax_op op, ax_tensor *const *in, int nin, ax_tensor **cast, ax_status *st, ax_err *err);
+/* Neural rows compute half types in float32: ax_half_inputs tells whether row op has a half input
+** (core rows take half types natively; rows without outputs write in place and are left alone);
+** ax_half_call converts the half inputs to float32, runs fn and stores a forward row's result in
+** its first input's half type (saved statistics and backward rows' gradients stay float32). */
+int ax_half_inputs(ax_op op, ax_tensor *const *in, int nin);
+ax_status ax_half_call(ax_kernel_fn fn, ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at,
+                       ax_tensor **out, ax_err *err);
+
 #endif

@@ -91,6 +91,20 @@ static ax_tensor *CAST(tmps *k, ax_tensor *x, ax_dtype dt) {
   k->st = ax_cast(x, dt, &r, &k->e);
   return k->st ? NULL : keep(k, r);
 }
+/* autocast (runtime/ax_autocast.c) for front ends made of several ops: x as the lower-precision list
+** (linear) or the float32 list (group/instance/rms norm, the composite losses) would cast it */
+static ax_tensor *AC_LOWER(tmps *k, ax_tensor *x) {
+  ax_tensor *r = NULL;
+  if (k->st || !x) return x;
+  k->st = ax_autocast_lower(x, &r, &k->e);
+  return k->st ? NULL : keep(k, r);
+}
+static ax_tensor *AC_FP32(tmps *k, ax_tensor *x) {
+  ax_tensor *r = NULL;
+  if (k->st || !x) return x;
+  k->st = ax_autocast_fp32(x, &r, &k->e);
+  return k->st ? NULL : keep(k, r);
+}
 static ax_tensor *RESHAPE(tmps *k, ax_tensor *x, const int64_t *shape, int nd) {
   ax_tensor *r = NULL;
   if (k->st || !x) return NULL;
@@ -230,6 +244,9 @@ ax_status ax_nn_linear(ax_tensor *x, ax_tensor *w, ax_tensor *b, ax_tensor **out
                       (long long)(x->ndim ? x->shape[x->ndim - 1] : 0), (long long)w->shape[1]);
   }
   tmps k = {0};
+  x = AC_LOWER(&k, x);   /* linear is one op of autocast's lower-precision list: the bias too */
+  w = AC_LOWER(&k, w);
+  b = AC_LOWER(&k, b);
   ax_tensor *wt = TRANSPOSE(&k, w, 0, 1);
   ax_tensor *y = B(&k, ax_matmul, x, wt);
   if (b) y = B(&k, ax_add, y, b);
@@ -741,6 +758,7 @@ static bool n_layer_norm(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, a
 
 /* group norm as a composition: x [N, C, *] -> [N, G, -1], normalise, back, affine per channel. */
 static ax_tensor *group_norm(tmps *k, ax_tensor *x, int64_t groups, ax_tensor *w, ax_tensor *b, double eps) {
+  x = AC_FP32(k, x);   /* autocast's float32 list */
   if (k->st) return NULL;
   if (x->ndim < 2 || groups < 1 || x->shape[1] % groups != 0) {
     k->st = ax_err_set(&k->e, AX_E_SHAPE, "group_norm: %lld channels are not divisible into %lld groups",
@@ -817,6 +835,7 @@ static bool n_instance_norm(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw
 }
 
 static ax_tensor *rms_norm(tmps *k, ax_tensor *x, int nd, ax_tensor *w, double eps) {
+  x = AC_FP32(k, x);   /* autocast's float32 list */
   if (k->st) return NULL;
   /* mean of squares over the last nd dims */
   int64_t dims[AX_MAX_DIMS];
@@ -1329,6 +1348,9 @@ static bool pair_tensors(ax_vm *vm, tmps *k, const char *fn, ax_value *args, int
                          ax_tensor **b) {
   if (!targ(vm, k, fn, args, argc, 0, kw, "input", true, a) || !targ(vm, k, fn, args, argc, 1, kw, "target", true, b))
     return false;
+  *a = AC_FP32(k, *a);   /* losses are on autocast's float32 list */
+  *b = AC_FP32(k, *b);
+  if (k->st) return ax_raise_rt(vm, k->st, &k->e);
   if (ax_dtype_is_float((*a)->dtype) && !ax_dtype_is_float((*b)->dtype)) *b = CAST(k, *b, (*a)->dtype);
   if ((*a)->ndim != (*b)->ndim || memcmp((*a)->shape, (*b)->shape, sizeof(int64_t) * (size_t)(*a)->ndim) != 0) {
     char sa[96], sb[96];
@@ -1436,6 +1458,8 @@ ax_status ax_nn_cross_entropy(ax_tensor *logits, ax_tensor *target, ax_tensor *w
                               int red, double smoothing, int logits_are_logprobs, ax_tensor **out, ax_err *err) {
   tmps k = {0};
   if (logits->ndim < 1) return ax_err_set(err, AX_E_SHAPE, "cross_entropy: logits must have a class dimension");
+  logits = AC_FP32(&k, logits);   /* autocast's float32 list (the fused row would cast too; nll would not) */
+  if (k.st) return tmps_result(&k, NULL, out, err);
   /* Move the class dim last and flatten: [M, C]. */
   ax_tensor *x = logits;
   int64_t c = logits->ndim == 1 ? logits->shape[0] : logits->shape[1];

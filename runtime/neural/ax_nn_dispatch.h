@@ -40,4 +40,15 @@ AX_NN_RULE(batch_norm) AX_NN_RULE(layer_norm) AX_NN_RULE(cross_entropy) AX_NN_RU
   [AX_OP_LAYER_NORM] = ax_nn_g_layer_norm, [AX_OP_CROSS_ENTROPY] = ax_nn_g_cross_entropy,    \
   [AX_OP_ATTENTION] = ax_nn_g_attention,
 
+/* runtime/ax_autocast.c: what autocast does to the neural rows (PyTorch's lists: convolutions and
+** attention in the half type, layer norm and cross-entropy in float32). */
+#define AX_NN_AUTOCAST_POLICY                                                                        \
+  [AX_OP_CONV2D] = AX_AUTOCAST_LOWER, [AX_OP_CONV_TRANSPOSE2D] = AX_AUTOCAST_LOWER,                  \
+  [AX_OP_ATTENTION] = AX_AUTOCAST_LOWER, [AX_OP_LAYER_NORM] = AX_AUTOCAST_FP32,                      \
+  [AX_OP_CROSS_ENTROPY] = AX_AUTOCAST_FP32,
+
+/* Inputs a row with outputs writes in place (bit i: input i): batch_norm's running statistics when
+** it updates them. The *_step rows (no outputs) write theirs too and take no half types. */
+#define AX_NN_WRITES_INPUTS(op, at) ((op) == AX_OP_BATCH_NORM && (at)->iv[1] ? 0x18u : 0u)
+
 #endif

@@ -63,4 +63,28 @@ ax_status ax_clip_grad_norm(ax_tensor *const *params, int n, double max_norm, do
                             double *total_norm, ax_err *err);
 ax_status ax_clip_grad_value(ax_tensor *const *params, int n, double clip, ax_err *err);
 
+/* ---- gradient scaler (ax_scaler.c): dynamic loss scaling as torch.amp.GradScaler ----
+** One iteration: scale(loss), backward, [unscale (before clipping)], step (skipped when a gradient
+** is inf/nan), update: after a skipped step the scale is multiplied by backoff_factor; after
+** growth_interval good steps in a row by growth_factor. Disabled, every call is a pass-through. */
+typedef enum { AX_SCALER_READY, AX_SCALER_UNSCALED, AX_SCALER_STEPPED } ax_scaler_stage;
+typedef struct {
+  double scale, growth_factor, backoff_factor;
+  int64_t growth_interval, growth_tracker;   /* tracker: good steps since the last change */
+  int enabled;
+  int found_inf;                             /* the last unscale saw an inf or nan */
+  ax_scaler_stage stage;                     /* what happened since the last update */
+} ax_grad_scaler;
+
+void ax_grad_scaler_init(ax_grad_scaler *s);   /* PyTorch's defaults: 65536, x2 every 2000 steps, x0.5 */
+ax_status ax_grad_scaler_check(const ax_grad_scaler *s, ax_err *err);   /* the hyperparameters' ranges */
+ax_status ax_grad_scaler_scale(const ax_grad_scaler *s, ax_tensor *loss, ax_tensor **out, ax_err *err);
+/* Divide the gradients of opt's parameters by the scale (replacing each parameter's grad) and note
+** whether any element is inf or nan. At most once between updates; an error when no gradient exists. */
+ax_status ax_grad_scaler_unscale(ax_grad_scaler *s, ax_optim *opt, ax_err *err);
+/* Unscale unless done, then step opt unless a gradient was inf/nan; *stepped tells which. */
+ax_status ax_grad_scaler_step(ax_grad_scaler *s, ax_optim *opt, int *stepped, ax_err *err);
+ax_status ax_grad_scaler_update(ax_grad_scaler *s, ax_err *err);
+void ax_grad_scaler_set_scale(ax_grad_scaler *s, double scale);   /* update(new_scale) */
+
 #endif
