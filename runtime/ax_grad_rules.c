@@ -87,8 +87,34 @@ RULE(g_sin) { BEGIN give(c, gin, 0, MUL(g, U(c, ax_cos, x))); END }
 RULE(g_cos) { BEGIN give(c, gin, 0, U(c, ax_neg, MUL(g, U(c, ax_sin, x)))); END }
 RULE(g_tanh) { BEGIN give(c, gin, 0, MUL(g, SUB(K(c, 1), MUL(n->out, n->out)))); END }
 RULE(g_sigmoid) { BEGIN give(c, gin, 0, MUL(g, MUL(n->out, SUB(K(c, 1), n->out)))); END }
-RULE(g_relu) { BEGIN give(c, gin, 0, MUL(g, B(c, ax_gt, x, K(c, 0)))); END }
+/* relu, gelu and silu go through the activation_backward row (one pass) on backends that have
+** it; the compositions below are the fallback and the definition. */
+static int act_bwd_row(const ax_node *n, ax_tensor *g, ax_tensor **gin, int kind, ax_status *st, ax_err *err) {
+  ax_tensor *x = n->in[0];
+  if (g->dtype != x->dtype || g->ndim != x->ndim || memcmp(g->shape, x->shape, sizeof(int64_t) * (size_t)x->ndim) ||
+      (x->dtype != AX_FLOAT32 && x->dtype != AX_FLOAT64))
+    return 0;
+  ax_attrs at;
+  memset(&at, 0, sizeof at);
+  at.iv[0] = kind;
+  ax_tensor *in[2] = {x, g}, *out[AX_MAX_OUTPUTS] = {0};
+  ax_err e;
+  ax_status s = ax_op_call(AX_OP_ACT_BWD, in, 2, &at, out, &e);
+  if (s == AX_E_UNSUPPORTED) return 0;
+  if (s) *err = e;
+  else gin[0] = out[0];
+  *st = s;
+  return 1;
+}
+
+RULE(g_relu) {
+  ax_status st;
+  if (act_bwd_row(n, g, gin, 0, &st, err)) return st;
+  BEGIN give(c, gin, 0, MUL(g, B(c, ax_gt, x, K(c, 0)))); END
+}
 RULE(g_gelu) {
+  ax_status st;
+  if (act_bwd_row(n, g, gin, 1, &st, err)) return st;
   BEGIN
   /* d/dx x*Phi(x) = Phi(x) + x*phi(x) */
   ax_tensor *cdf = MUL(ADD(U(c, ax_erf, MUL(x, K(c, M_SQRT1_2))), K(c, 1)), K(c, 0.5));
@@ -97,9 +123,11 @@ RULE(g_gelu) {
   END
 }
 RULE(g_silu) {
+  ax_status st;
+  if (act_bwd_row(n, g, gin, 2, &st, err)) return st;
   BEGIN
-  ax_tensor *s = U(c, ax_sigmoid, x);
-  give(c, gin, 0, MUL(g, MUL(s, ADD(K(c, 1), MUL(x, SUB(K(c, 1), s))))));
+  ax_tensor *sg = U(c, ax_sigmoid, x);
+  give(c, gin, 0, MUL(g, MUL(sg, ADD(K(c, 1), MUL(x, SUB(K(c, 1), sg))))));
   END
 }
 RULE(g_erf) { BEGIN give(c, gin, 0, MUL(g, MUL(U(c, ax_exp, U(c, ax_neg, MUL(x, x))), K(c, 1.1283791670955126)))); END }

@@ -66,6 +66,19 @@ static inline float cpu_vexpf(float x) {
   return x != x ? x : y;
 }
 
+/* erf that vectorises: odd Taylor series below 0.5, Abramowitz-Stegun 7.1.26 above (abs error
+** ~1e-7 near 0.5, less elsewhere). */
+static inline float cpu_verff(float x) {
+  float a = x < 0 ? -x : x, a2 = a * a;
+  float small = a * (1.1283791671f + a2 * (-0.3761263890f + a2 * (0.1128379167f + a2 * (-0.0268661706f + a2 * 0.0052239776f))));
+  float t = 1.0f / (1.0f + 0.3275911f * a);
+  float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  float large = 1.0f - poly * cpu_vexpf(-a2);
+  float r = a < 0.5f ? small : large;
+  r = a > 9.0f ? 1.0f : r;
+  return x < 0 ? -r : r;
+}
+
 /* New contiguous output on x's device. */
 ax_status cpu_new(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, ax_err *err);
 

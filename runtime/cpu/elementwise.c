@@ -10,16 +10,6 @@
 /* erf for float32 without a libm call, so loops over it vectorise: a Taylor series below 0.5 and
 ** Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7) above, chosen branch-free. Relative error
 ** stays under 4e-7 (a few float32 ulps); float64 keeps libm's erf. */
-static inline float cpu_verff(float x) {
-  float a = x < 0 ? -x : x, a2 = a * a;
-  float small = a * (1.1283791671f + a2 * (-0.3761263890f + a2 * (0.1128379167f + a2 * (-0.0268661706f + a2 * 0.0052239776f))));
-  float t = 1.0f / (1.0f + 0.3275911f * a);
-  float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
-  float large = 1.0f - poly * cpu_vexpf(-a2);
-  float r = a < 0.5f ? small : large;
-  r = a > 9.0f ? 1.0f : r;
-  return x < 0 ? -r : r;
-}
 
 static inline double gelu_d(double x) { return 0.5 * x * (1.0 + erf(x * 0.70710678118654752)); }
 static inline float gelu_f(float x) { return 0.5f * x * (1.0f + cpu_verff(x * 0.70710678f)); }

@@ -418,6 +418,30 @@ done:
   return st;
 }
 
+/* activation_backward: dx = dy * f'(x) in one pass (raw kernel: activation.c) */
+ax_status ax_nn_k_act_bwd(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
+  (void)nin;
+  int f64;
+  ax_status st = float_inputs("activation_backward", in, 2, &f64, err);
+  if (st) return st;
+  ax_tensor *x = in[0], *dy = in[1];
+  if (x->ndim != dy->ndim || memcmp(x->shape, dy->shape, sizeof(int64_t) * (size_t)x->ndim) || x->dtype != dy->dtype)
+    return ax_err_set(err, AX_E_SHAPE, "activation_backward: x and dy must have the same shape and dtype");
+  if (at->iv[0] < 0 || at->iv[0] > 2) return ax_err_set(err, AX_E_VALUE, "activation_backward: unknown activation %lld", (long long)at->iv[0]);
+  holds h = {0};
+  ax_tensor *xc, *dyc;
+  if ((st = contig(&h, x, &xc, err)) || (st = contig(&h, dy, &dyc, err)) || (st = empty(x->shape, x->ndim, x->dtype, &out[0], err))) {
+    holds_free(&h);
+    return st;
+  }
+  int64_t n = 1;
+  for (int i = 0; i < x->ndim; i++) n *= x->shape[i];
+  if (f64) ax_nn_act_bwd_f64((int)at->iv[0], n, F64(xc), F64(dyc), F64(out[0]));
+  else ax_nn_act_bwd_f32((int)at->iv[0], n, F32(xc), F32(dyc), F32(out[0]));
+  holds_free(&h);
+  return AX_OK;
+}
+
 ax_status ax_nn_k_layer_norm_bwd(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err) {
   int f64;
   ax_status st = float_inputs("layer_norm_backward", in, nin, &f64, err);

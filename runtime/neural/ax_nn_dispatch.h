@@ -14,7 +14,7 @@ AX_NN_KERNEL(conv2d) AX_NN_KERNEL(conv2d_bwd) AX_NN_KERNEL(convt2d) AX_NN_KERNEL
 AX_NN_KERNEL(max_pool2d) AX_NN_KERNEL(max_pool2d_bwd) AX_NN_KERNEL(avg_pool2d) AX_NN_KERNEL(avg_pool2d_bwd)
 AX_NN_KERNEL(adaptive_pool) AX_NN_KERNEL(adaptive_pool_bwd) AX_NN_KERNEL(batch_norm) AX_NN_KERNEL(batch_norm_bwd)
 AX_NN_KERNEL(layer_norm) AX_NN_KERNEL(layer_norm_bwd) AX_NN_KERNEL(cross_entropy) AX_NN_KERNEL(cross_entropy_bwd) AX_NN_KERNEL(attention) AX_NN_KERNEL(attention_bwd)
-AX_NN_KERNEL(sgd_step) AX_NN_KERNEL(adam_step)
+AX_NN_KERNEL(sgd_step) AX_NN_KERNEL(adam_step) AX_NN_KERNEL(act_bwd)
 AX_NN_RULE(conv2d) AX_NN_RULE(convt2d) AX_NN_RULE(max_pool2d) AX_NN_RULE(avg_pool2d) AX_NN_RULE(adaptive_pool)
 AX_NN_RULE(batch_norm) AX_NN_RULE(layer_norm) AX_NN_RULE(cross_entropy) AX_NN_RULE(attention)
 #undef AX_NN_KERNEL
@@ -31,7 +31,8 @@ AX_NN_RULE(batch_norm) AX_NN_RULE(layer_norm) AX_NN_RULE(cross_entropy) AX_NN_RU
   [AX_OP_LAYER_NORM] = ax_nn_k_layer_norm, [AX_OP_LAYER_NORM_BWD] = ax_nn_k_layer_norm_bwd,                \
   [AX_OP_CROSS_ENTROPY] = ax_nn_k_cross_entropy, [AX_OP_CROSS_ENTROPY_BWD] = ax_nn_k_cross_entropy_bwd,          \
   [AX_OP_ATTENTION] = ax_nn_k_attention, [AX_OP_ATTENTION_BWD] = ax_nn_k_attention_bwd,                \
-  [AX_OP_SGD_STEP] = ax_nn_k_sgd_step, [AX_OP_ADAM_STEP] = ax_nn_k_adam_step,
+  [AX_OP_SGD_STEP] = ax_nn_k_sgd_step, [AX_OP_ADAM_STEP] = ax_nn_k_adam_step,                       \
+  [AX_OP_ACT_BWD] = ax_nn_k_act_bwd,
 
 #define AX_NN_GRAD_RULES                                                                             \
   [AX_OP_CONV2D] = ax_nn_g_conv2d, [AX_OP_CONV_TRANSPOSE2D] = ax_nn_g_convt2d,                       \

@@ -515,4 +515,9 @@ ax_status ax_nn_gru_cell_bwd_f64(const ax_nn_rnn_desc *r, const double *x, const
                                  const double *dh_out, double *dx, double *dh, double *dw_ih,
                                  double *dw_hh, double *db_ih, double *db_hh, ax_err *err);
 
+/* ---- activation backward: dx = dy * f'(x), one pass (n elements, contiguous) ---- */
+enum { AX_NN_ACT_RELU = 0, AX_NN_ACT_GELU = 1, AX_NN_ACT_SILU = 2 };
+void ax_nn_act_bwd_f32(int kind, int64_t n, const float *x, const float *dy, float *dx);
+void ax_nn_act_bwd_f64(int kind, int64_t n, const double *x, const double *dy, double *dx);
+
 #endif

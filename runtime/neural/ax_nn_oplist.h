@@ -26,6 +26,7 @@
   X(CROSS_ENTROPY_BWD, "cross_entropy_backward", -1, 1, 0, 0)   /* logits target dloss lse [, weight] -> dlogits */ \
   X(ATTENTION, "attention", -1, 2, 1, 0)          /* q k v [B,H,T,D] [, additive mask [T,S]] -> out, lse */ \
   X(ATTENTION_BWD, "attention_backward", -1, 3, 0, 0)   /* q k v out lse dout [, mask] -> dq dk dv */ \
+  X(ACT_BWD, "activation_backward", 2, 1, 0, 0)   /* x dy -> dx; iv[0]: 0 relu, 1 gelu (erf), 2 silu */ \
   X(SGD_STEP, "sgd_step", -1, 0, 0, 0)      /* param grad [momentum_buf]: updated in place */ \
   X(ADAM_STEP, "adam_step", -1, 0, 0, 0)    /* param grad exp_avg exp_avg_sq [max_exp_avg_sq]: in place */
 
