@@ -31,7 +31,7 @@ enum { SLOT_FREE, SLOT_ARMED, SLOT_BUSY, SLOT_FILLED };
 
 typedef struct {
   ax_tensor *x, *y;   /* the batch's tensors (main thread) */
-  uint8_t *xd, *yd;   /* their data: the worker writes it while the slot is ARMED */
+  uint8_t *xd, *yd;   /* their data: whoever claimed the slot (BUSY) writes it */
   int64_t b;          /* the batch they are for */
   int state;
 } slot;
@@ -69,8 +69,8 @@ static int64_t batch_len(const ax_prefetch *p, int64_t b) {
   return p->count - start < p->batch ? p->count - start : p->batch;
 }
 
-/* Transform scratch for the worker (0, before it starts) or the main thread (1, under mu while
-** the worker cannot be using its own): a, and b when the plan resamples more than once. */
+/* Transform scratch of the worker (0, made before it starts) or the main thread (1, made at its
+** first steal): a, and b when the plan resamples more than once. */
 static bool scratch_new(ax_prefetch *p, int who) {
   if (!p->plan.resizes) return true;
   float *a = ax_malloc_aligned(p->scratch_bytes), *b = p->plan.resizes > 1 ? ax_malloc_aligned(p->scratch_bytes) : NULL;

@@ -1,5 +1,5 @@
 /* vm/data_prefetch.h — the loader's background batch gatherer (vm/data_prefetch.c).
-** One thread per loader iteration gathers the next batches' rows (and runs data.* transforms)
+** One thread per pass over a loader gathers the next batches' rows (and runs data.* transforms)
 ** into tensors the main thread allocated; the main thread takes them in order. */
 #ifndef AX_DATA_PREFETCH_H
 #define AX_DATA_PREFETCH_H
@@ -29,10 +29,12 @@ typedef struct {
 ** gatherer retains the tensors and takes over *cfg->plan (emptied); main thread only. */
 ax_prefetch *ax_prefetch_start(ax_prefetch_cfg *cfg);
 /* Batch b, which must be the next one in order: *x (transformed when a plan was given) and *y
-** (NULL when y is not gathered), both owned by the caller now. Waits for the gatherer when the
-** batch is not ready yet; fails only when a batch's tensors cannot be allocated. Main thread. */
+** (NULL when y is not gathered), both owned by the caller now. A batch the gatherer has not
+** started is made here; one it is making is waited for. Fails only when a batch's tensors cannot
+** be allocated (or b is out of order). Main thread. */
 ax_status ax_prefetch_take(ax_prefetch *p, int64_t b, ax_tensor **x, ax_tensor **y, ax_err *err);
-/* true when a source tensor was written since the start: batches gathered ahead may be stale. */
+/* true when a source tensor was written since the start: batches gathered ahead may be stale
+** (or read while being written) and must be dropped. */
 bool ax_prefetch_stale(const ax_prefetch *p);
 /* Stop the thread (after the batch it is gathering, if any), join it and release everything. NULL ok. */
 void ax_prefetch_free(ax_prefetch *p);
