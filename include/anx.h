@@ -35,6 +35,12 @@ int anx_vm_check_file(anx_vm *vm, const char *path, int disasm);
 /* `anx --explain`: networks report their layer kinds and shapes as they are built. */
 void anx_vm_set_explain(anx_vm *vm, int on);
 
+/* The default device (anx --device, ANX_DEVICE): tensor creation functions without device:, network
+** parameters and the batches train()/evaluate()/infer() feed a network go there. "cpu" (the
+** default), "cuda", "cuda:N". ANX_OK; 64 (usage) for a name that is no device; 70 when the device
+** cannot be used (no GPU, a build without the CUDA backend); the reason is printed to stderr. */
+int anx_vm_set_device(anx_vm *vm, const char *name);
+
 /* Limits and the sandbox for untrusted scripts (anx --max-steps, --sandbox, --allow-read,
 ** --allow-write; docs/security.md). The strings must outlive the VM (the CLI passes argv). */
 typedef struct {

@@ -212,6 +212,34 @@ static void storage_release(ax_storage *s) {
   storage_free(s);
 }
 
+ax_status ax_tensor_move_(ax_tensor *t, ax_device dev, ax_err *err) {
+  if (ax_device_eq(dev, t->storage->device)) return AX_OK;
+  if (t->node) return ax_err_set(err, AX_E_VALUE, "to: only a leaf tensor (a parameter, a buffer) can move in place");
+  int was = ax_grad_enabled();
+  ax_set_grad_enabled(0);
+  ax_tensor *m = NULL, *g = NULL;
+  ax_status st = ax_to(t, dev, &m, err);   /* a contiguous copy on dev */
+  if (!st && t->grad) st = ax_to(t->grad, dev, &g, err);
+  ax_set_grad_enabled(was);
+  if (st) {
+    ax_tensor_release(m);
+    return st;
+  }
+  /* t takes the copy's storage and layout; m takes the old storage and frees it when released
+  ** (views of t keep theirs). The new storage's version moves past the old one: graphs that saved
+  ** t are stale. */
+  ax_storage *old = t->storage;
+  t->storage = m->storage;
+  m->storage = old;
+  t->storage->version = old->version + 1;
+  t->offset = m->offset;
+  memcpy(t->stride, m->stride, sizeof t->stride);
+  ax_tensor_release(m);
+  ax_tensor_release(t->grad);
+  t->grad = g;
+  return AX_OK;
+}
+
 /* Pending frees: releasing a tensor at the end of a long graph chain frees its node, which
 ** releases the node's inputs, and so on; a worklist keeps that off the C stack. */
 #define PENDING_CAP 4096

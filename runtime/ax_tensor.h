@@ -82,6 +82,10 @@ typedef struct ax_tensor {
 } ax_tensor;
 
 ax_tensor *ax_tensor_retain(ax_tensor *t);     /* returns t; NULL-safe */
+/* Move a leaf's data (and its gradient) to dev in place, as Module.to does for parameters: t keeps
+** its identity, so optimizers and script values holding it see the new device. Views of t made
+** before keep the old data. A no-op on t's own device. */
+ax_status ax_tensor_move_(ax_tensor *t, ax_device dev, ax_err *err);
 void ax_tensor_release(ax_tensor *t);          /* NULL-safe; frees graph chains iteratively */
 
 /* ---- shape helpers ---- */

@@ -10,6 +10,7 @@
 #include "anx.h"
 #include "ax_opcodes.h"
 #include "ax_mem.h"
+#include "ax_tensor.h"
 #include "ax_vm.h"
 
 #define AX_STACK_VALUES (1 << 19)   /* 8 MiB of value stack */
@@ -86,6 +87,7 @@ struct ax_vm {
   ax_network_hook network_hook;
   struct ax_debugger *debugger;   /* vm/debug.c; NULL when off (run() then dispatches normally) */
   bool explain;            /* anx --explain */
+  ax_device device;        /* anx --device / ANX_DEVICE: where creation, parameters and train() batches go */
   ax_list *argv;
   ax_sandbox sandbox;
   char *exe_dir;

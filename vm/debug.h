@@ -14,12 +14,13 @@ struct ax_layer;
 struct ax_tensor;
 
 /* Runs the debugger on a script: commands from `commands` (a file; NULL: stdin, with libedit when
-** it is a terminal); policy (NULL: none) is applied to every run's VM (--max-steps, --sandbox).
-** Returns the process exit code (0; 64 usage; 66 unreadable). */
-int ax_debug_main(const char *file, int argc, char **argv, const char *commands, const anx_policy *policy);
+** it is a terminal); policy (NULL: none) is applied to every run's VM (--max-steps, --sandbox), and
+** so is device (anx --device; NULL: the CPU). Returns the process exit code (0; 64 usage; 66 unreadable). */
+int ax_debug_main(const char *file, int argc, char **argv, const char *commands, const anx_policy *policy,
+                  const char *device);
 
 /* The REPL's `:debug FILE [ARGS]`: split args on blanks and run ax_debug_main on stdin. */
-int ax_debug_args(const char *args, const anx_policy *policy);
+int ax_debug_args(const char *args, const anx_policy *policy, const char *device);
 
 /* true while a debugger is attached to vm (cheap: one load). */
 bool ax_debug_attached(ax_vm *vm);

@@ -841,7 +841,7 @@ static void run_program(dbg *d) {
   ax_vm *vm = anx_vm_new();
   if (!vm) { ax_free(src, len + 1); ax_dbg_out("out of memory\n"); d->end = END_QUIT; return; }
   anx_vm_set_args(vm, d->argc, d->argv);
-  if (d->policy && anx_vm_set_policy(vm, d->policy) != ANX_OK) {
+  if ((d->policy && anx_vm_set_policy(vm, d->policy) != ANX_OK) || (d->device && anx_vm_set_device(vm, d->device) != ANX_OK)) {
     ax_free(src, len + 1);
     anx_vm_free(vm);
     d->end = END_QUIT;
@@ -898,7 +898,8 @@ static void run_program(dbg *d) {
   d->vm = NULL;
 }
 
-int ax_debug_main(const char *file, int argc, char **argv, const char *commands, const anx_policy *policy) {
+int ax_debug_main(const char *file, int argc, char **argv, const char *commands, const anx_policy *policy,
+                  const char *device) {
   dbg *d = calloc(1, sizeof(dbg));
   if (!d) return 70;
   d->lines = calloc(AX_MAX_FRAMES + 2, sizeof(int));
@@ -908,6 +909,7 @@ int ax_debug_main(const char *file, int argc, char **argv, const char *commands,
   d->argc = argc;
   d->argv = argv;
   d->policy = policy;
+  d->device = device;
   d->src = ax_read_file(file, &d->srclen);
   if (!d->src) { fprintf(stderr, "anx debug: cannot open '%s'\n", file); free(d->lines); free(d->pcs); free(d); return 66; }
   d->in = stdin;
@@ -962,7 +964,7 @@ int ax_debug_main(const char *file, int argc, char **argv, const char *commands,
   return 0;
 }
 
-int ax_debug_args(const char *args, const anx_policy *policy) {
+int ax_debug_args(const char *args, const anx_policy *policy, const char *device) {
   char buf[1024];
   char *argv[64];
   int argc = 0;
@@ -972,7 +974,7 @@ int ax_debug_args(const char *args, const anx_policy *policy) {
     ax_dbg_out("usage: :debug FILE [ARGS]\n");
     return 64;
   }
-  int rc = ax_debug_main(argv[0], argc - 1, argv + 1, NULL, policy);
+  int rc = ax_debug_main(argv[0], argc - 1, argv + 1, NULL, policy, device);
   fflush(stdout);
   return rc;
 }

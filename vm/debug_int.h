@@ -79,6 +79,7 @@ typedef struct ax_debugger {
   int argc;
   char **argv;
   const anx_policy *policy;   /* applied to every VM the program runs in (NULL: none) */
+  const char *device;         /* anx --device for those VMs (NULL: the CPU) */
   FILE *in;
   bool tty, echo;
   char last_cmd[512];

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anx.h"
 #include "ax_mem.h"
 #include "ax_ops.h"
+#include "ax_vmint.h"
 
 /* ---- the foreign class ---- */
 
@@ -67,6 +69,33 @@ static bool ret_tensor(ax_vm *vm, ax_status st, ax_err *err, ax_tensor **pt, ax_
     return ax_raise_rt(vm, st, err);
   }
   return ax_push_tensor(vm, t, out);
+}
+
+/* The device of a creation function: its device: keyword (a string), else the default device
+** (anx --device, ANX_DEVICE). */
+static bool kw_device(ax_vm *vm, const char *fn, const ax_kw *kw, ax_device *out) {
+  ax_value v;
+  *out = vm->device;
+  if (!ax_kw_get(kw, "device", &v) || AX_IS_NIL(v)) return true;
+  if (!AX_IS_STRING(v)) return ax_vm_raise(vm, "type", "%s: device must be a string, got %s", fn, ax_type_name(v));
+  ax_err e;
+  ax_status st = ax_device_parse(AX_AS_STRING(v)->chars, out, &e);
+  return st ? ax_raise_rt(vm, st, &e) : true;
+}
+
+/* Creation functions make their tensor on the CPU (one random stream everywhere), then move it. */
+static ax_status place(ax_tensor **t, ax_device dev, ax_err *err) {
+  if (dev.type == AX_DEV_CPU) return AX_OK;
+  ax_tensor *m = NULL;
+  ax_status st = ax_to(*t, dev, &m, err);
+  ax_tensor_release(*t);
+  *t = m;
+  return st;
+}
+
+static bool ret_created(ax_vm *vm, ax_status st, ax_err *err, ax_tensor **pt, ax_device dev, ax_value *out) {
+  if (!st) st = place(pt, dev, err);
+  return ret_tensor(vm, st, err, pt, out);
 }
 
 /* ---- converting script values to tensors ---- */
@@ -1372,20 +1401,17 @@ static bool f_tensor(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_va
       return false;
     }
   }
+  /* tensor(t) of a tensor stays on t's device unless device: says otherwise; data goes to the default */
   ax_value dv;
-  if (ax_kw_get(kw, "device", &dv) && !AX_IS_NIL(dv)) {
-    ax_device dev;
-    if (!AX_IS_STRING(dv)) {
-      ax_tensor_release(t);
-      return ax_vm_raise(vm, "type", "tensor: device must be a string");
-    }
-    st = ax_device_parse(AX_AS_STRING(dv)->chars, &dev, &e);
-    if (!st) st = ax_to(t, dev, &r, &e);
-    if (st) {
-      ax_tensor_release(t);
-      return ax_raise_rt(vm, st, &e);
-    }
+  ax_device dev = ax_value_tensor(args[0]) ? t->storage->device : vm->device;
+  if (ax_kw_get(kw, "device", &dv) && !AX_IS_NIL(dv) && !kw_device(vm, "tensor", kw, &dev)) {
     ax_tensor_release(t);
+    return false;
+  }
+  if (!ax_device_eq(dev, t->storage->device)) {
+    st = ax_to(t, dev, &r, &e);
+    ax_tensor_release(t);
+    if (st) return ax_raise_rt(vm, st, &e);
     t = r;
   }
   if (rg && (st = ax_set_requires_grad(t, 1, &e))) {
@@ -1403,9 +1429,10 @@ static bool create(ax_vm *vm, const char *fn, create_kind k, ax_value *args, int
   int64_t shape[AX_MAX_DIMS];
   int nd;
   ax_dtype dt;
+  ax_device dev;
   bool rg;
   if (!shape_args(vm, fn, args, argc, 0, shape, &nd) || !kw_dtype(vm, fn, kw, &dt) ||
-      !kw_bool(vm, kw, "requires_grad", false, &rg))
+      !kw_bool(vm, kw, "requires_grad", false, &rg) || !kw_device(vm, fn, kw, &dev))
     return false;
   if (dt == AX_NDTYPES) dt = AX_FLOAT32;
   ax_tensor *t = NULL;
@@ -1416,8 +1443,9 @@ static bool create(ax_vm *vm, const char *fn, create_kind k, ax_value *args, int
   case C_ONES: st = ax_ones(shape, nd, dt, &t, &e); break;
   case C_RAND: st = ax_rand(shape, nd, dt, &t, &e); break;
   case C_RANDN: st = ax_randn(shape, nd, dt, &t, &e); break;
-  default: st = ax_tensor_empty(shape, nd, dt, AX_CPU, &t, &e); break;
+  default: st = ax_tensor_empty(shape, nd, dt, dev, &t, &e); break;
   }
+  if (!st && k != C_EMPTY) st = place(&t, dev, &e);
   if (!st && rg) st = ax_set_requires_grad(t, 1, &e);
   return ret_tensor(vm, st, &e, &t, out);
 }
@@ -1445,13 +1473,14 @@ static bool f_full(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_valu
   int nd;
   double v;
   ax_dtype dt;
+  ax_device dev;
   if (!shape_args(vm, "full", args, 1, 0, shape, &nd) || !value_num(vm, "full", "value", args[1], &v) ||
-      !kw_dtype(vm, "full", kw, &dt))
+      !kw_dtype(vm, "full", kw, &dt) || !kw_device(vm, "full", kw, &dev))
     return false;
   if (dt == AX_NDTYPES) dt = AX_IS_INT(args[1]) ? AX_INT64 : AX_IS_BOOL(args[1]) ? AX_BOOL : AX_FLOAT32;
   ax_tensor *t = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_full(shape, nd, v, dt, &t, &e), &e, &t, out);
+  return ret_created(vm, ax_full(shape, nd, v, dt, &t, &e), &e, &t, dev, out);
 }
 
 static bool like(ax_vm *vm, const char *fn, int which, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -1507,11 +1536,14 @@ static bool f_randint(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
   } else {
     return ax_vm_raise(vm, "argument", "randint(low, high, shape) or randint(high, shape)");
   }
-  if (!kw_dtype(vm, "randint", kw, &dt)) return false;
+  static const char *const allowed[] = {"dtype", "device", NULL};
+  ax_device dev;
+  if (!ax_kw_check(vm, "randint", kw, allowed) || !kw_dtype(vm, "randint", kw, &dt) || !kw_device(vm, "randint", kw, &dev))
+    return false;
   if (dt == AX_NDTYPES) dt = AX_INT64;
   ax_tensor *t = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_randint(lo, hi, shape, nd, dt, &t, &e), &e, &t, out);
+  return ret_created(vm, ax_randint(lo, hi, shape, nd, dt, &t, &e), &e, &t, dev, out);
 }
 
 static bool f_arange(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -1527,26 +1559,32 @@ static bool f_arange(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_va
     else if (i == 1) b = v;
     else s = v;
   }
+  static const char *const allowed[] = {"dtype", "device", NULL};
   ax_dtype dt;
-  if (!kw_dtype(vm, "arange", kw, &dt)) return false;
+  ax_device dev;
+  if (!ax_kw_check(vm, "arange", kw, allowed) || !kw_dtype(vm, "arange", kw, &dt) || !kw_device(vm, "arange", kw, &dev))
+    return false;
   if (dt == AX_NDTYPES && !all_int) dt = AX_FLOAT32;
   ax_tensor *t = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_arange(a, b, s, dt, &t, &e), &e, &t, out);
+  return ret_created(vm, ax_arange(a, b, s, dt, &t, &e), &e, &t, dev, out);
 }
 
 static bool f_linspace(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   double a, b;
   int64_t n;
   ax_dtype dt;
+  ax_device dev;
+  static const char *const allowed[] = {"dtype", "device", NULL};
   if (argc != 3) return ax_vm_raise(vm, "argument", "linspace(start, stop, steps)");
-  if (!value_num(vm, "linspace", "start", args[0], &a) || !value_num(vm, "linspace", "stop", args[1], &b) ||
-      !value_int(vm, "linspace", "steps", args[2], &n) || !kw_dtype(vm, "linspace", kw, &dt))
+  if (!ax_kw_check(vm, "linspace", kw, allowed) || !value_num(vm, "linspace", "start", args[0], &a) ||
+      !value_num(vm, "linspace", "stop", args[1], &b) || !value_int(vm, "linspace", "steps", args[2], &n) ||
+      !kw_dtype(vm, "linspace", kw, &dt) || !kw_device(vm, "linspace", kw, &dev))
     return false;
   if (dt == AX_NDTYPES) dt = AX_FLOAT32;
   ax_tensor *t = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_linspace(a, b, n, dt, &t, &e), &e, &t, out);
+  return ret_created(vm, ax_linspace(a, b, n, dt, &t, &e), &e, &t, dev, out);
 }
 
 static bool f_eye(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -1556,11 +1594,14 @@ static bool f_eye(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value
   if (!value_int(vm, "eye", "n", args[0], &n)) return false;
   m = n;
   if (argc == 2 && !value_int(vm, "eye", "m", args[1], &m)) return false;
-  if (!kw_dtype(vm, "eye", kw, &dt)) return false;
+  static const char *const allowed[] = {"dtype", "device", NULL};
+  ax_device dev;
+  if (!ax_kw_check(vm, "eye", kw, allowed) || !kw_dtype(vm, "eye", kw, &dt) || !kw_device(vm, "eye", kw, &dev))
+    return false;
   if (dt == AX_NDTYPES) dt = AX_FLOAT32;
   ax_tensor *t = NULL;
   ax_err e;
-  return ret_tensor(vm, ax_eye(n, m, dt, &t, &e), &e, &t, out);
+  return ret_created(vm, ax_eye(n, m, dt, &t, &e), &e, &t, dev, out);
 }
 
 static bool tensor_list_arg(ax_vm *vm, const char *fn, ax_value v, ax_tensor ***ts, int *n) {
@@ -1667,10 +1708,39 @@ static bool f_param(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   return ret_tensor(vm, st, &e, &r, out);
 }
 
+/* ---- devices ---- */
+ax_device ax_vm_device(ax_vm *vm) { return vm->device; }
+
+int anx_vm_set_device(anx_vm *vm, const char *name) {
+  ax_device d;
+  ax_err e;
+  const ax_backend *be;
+  if (ax_device_parse(name, &d, &e)) {
+    fprintf(stderr, "anx: %s\n", e.msg);
+    return 64;
+  }
+  /* loads and probes the backend now (a missing GPU is an error before anything runs) */
+  if (ax_backend_get(d, &be, &e)) {
+    char dn[32];
+    ax_device_format(d, dn, sizeof dn);
+    fprintf(stderr, "anx: cannot run on %s: %s\n", dn, e.msg);
+    return ANX_RUNTIME_ERROR;
+  }
+  vm->device = d;
+  return ANX_OK;
+}
+
+/* device("cuda") checks and names a device; device() is the default device */
 static bool f_device(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   ax_string *s;
-  if (!ax_arg_count(vm, "device", argc, 1, 1) || !ax_arg_str(vm, "device", args, argc, 0, &s)) return false;
-  ax_device d;
+  ax_device d = vm->device;
+  char buf[32];
+  if (argc == 0) {
+    ax_device_format(d, buf, sizeof buf);
+    *out = ax_str_value(vm, buf);
+    return !AX_IS_NIL(*out);
+  }
+  if (!ax_arg_count(vm, "device", argc, 0, 1) || !ax_arg_str(vm, "device", args, argc, 0, &s)) return false;
   ax_err e;
   ax_status st = ax_device_parse(s->chars, &d, &e);
   if (!st) {
@@ -1678,7 +1748,6 @@ static bool f_device(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_va
     st = ax_backend_get(d, &be, &e);
   }
   if (st) return ax_raise_rt(vm, st, &e);
-  char buf[32];
   ax_device_format(d, buf, sizeof buf);
   *out = ax_str_value(vm, buf);
   return !AX_IS_NIL(*out);

@@ -8,6 +8,9 @@
 #include "ax_vm.h"
 
 bool ax_lib_tensor_open(ax_vm *vm);
+/* The default device (anx --device, ANX_DEVICE; AX_CPU unless set): creation functions without a
+** device: keyword, network parameters and train()'s batches go there. */
+ax_device ax_vm_device(ax_vm *vm);
 
 extern const ax_foreign_class ax_tensor_class;
 

@@ -16,6 +16,7 @@
 #include "ax_ops.h"
 #include "ax_optim.h"
 #include "ax_vmint.h"
+#include "lib_amp.h"
 #include "lib_data.h"
 #include "lib_nn.h"
 #include "lib_optim.h"
@@ -102,13 +103,24 @@ static bool compute_loss(ax_vm *vm, loss_spec *ls, ax_value out, ax_value y, ax_
   return true;
 }
 
+/* The value of a one-element tensor on any device (losses and counts of a network on a GPU). */
+static ax_status item_any(ax_tensor *t, double *v, ax_err *e) {
+  ax_tensor *c = NULL;
+  ax_status st = ax_to(t, AX_CPU, &c, e);
+  if (!st) st = ax_item_f64(c, v, e);
+  ax_tensor_release(c);
+  return st;
+}
+
 /* number of correct argmax predictions (classification), or -1 when not applicable */
 static int64_t count_correct(ax_tensor *out, ax_tensor *y) {
   if (!out || !y || ax_dtype_is_float(y->dtype) || out->ndim != 2 || y->ndim != 1 || out->shape[0] != y->shape[0]) return -1;
   ax_tensor *am = NULL, *eq = NULL, *s = NULL;
   ax_err e;
   int64_t c = -1;
-  if (!ax_argmax(out, 1, 1, 0, &am, &e) && !ax_eq(am, y, &eq, &e) && !ax_sum(eq, NULL, 0, 0, &s, &e)) ax_item_i64(s, &c, &e);
+  double d;
+  if (!ax_argmax(out, 1, 1, 0, &am, &e) && !ax_eq(am, y, &eq, &e) && !ax_sum(eq, NULL, 0, 0, &s, &e) && !item_any(s, &d, &e))
+    c = (int64_t)d;
   ax_tensor_release(am);
   ax_tensor_release(eq);
   ax_tensor_release(s);
@@ -319,7 +331,8 @@ static bool source_text(ax_vm *vm, const char **src, size_t *len) {
   return true;
 }
 
-static ax_status save_checkpoint(ax_vm *vm, const char *path, ax_net *net, ax_optim *opt, int64_t epoch, ax_err *e) {
+static ax_status save_checkpoint(ax_vm *vm, const char *path, ax_net *net, ax_optim *opt, const ax_grad_scaler *sc,
+                                 int64_t epoch, ax_err *e) {
   ax_tensor_dict d;
   ax_tensor_dict_init(&d);
   ax_status st = ax_net_to_dict(net, &d, e);
@@ -339,6 +352,13 @@ static ax_status save_checkpoint(ax_vm *vm, const char *path, ax_net *net, ax_op
              ax_optim_kind_name(c->kind), c->lr, c->momentum, c->dampening, c->weight_decay, c->beta1, c->beta2, c->eps,
              c->nesterov, c->amsgrad, (long long)opt->steps);
     st = ax_tensor_dict_set_meta(&d, "anx.optimizer", buf, e);
+  }
+  if (!st && sc) {   /* torch.amp.GradScaler.state_dict()'s keys */
+    snprintf(buf, sizeof buf,
+             "{\"scale\": %.17g, \"growth_factor\": %.17g, \"backoff_factor\": %.17g, \"growth_interval\": %lld, "
+             "\"_growth_tracker\": %lld}",
+             sc->scale, sc->growth_factor, sc->backoff_factor, (long long)sc->growth_interval, (long long)sc->growth_tracker);
+    st = ax_tensor_dict_set_meta(&d, "anx.grad_scaler", buf, e);
   }
   ax_rng_state rs = ax_rng_get_state();
   snprintf(buf, sizeof buf, "%llu %llu", (unsigned long long)rs.seed, (unsigned long long)rs.offset);
@@ -362,21 +382,40 @@ static ax_status save_checkpoint(ax_vm *vm, const char *path, ax_net *net, ax_op
 }
 
 /* Every checkpoint a script asks for: the sandbox gate, then save_checkpoint. false: raised. */
-static bool write_checkpoint(ax_vm *vm, const char *path, ax_net *net, ax_optim *opt, int64_t epoch) {
+static bool write_checkpoint(ax_vm *vm, const char *path, ax_net *net, ax_optim *opt, const ax_grad_scaler *sc,
+                             int64_t epoch) {
   if (!ax_vm_file_allowed(vm, path, AX_FILE_WRITE)) return false;
   ax_err e;
-  ax_status st = save_checkpoint(vm, path, net, opt, epoch, &e);
+  ax_status st = save_checkpoint(vm, path, net, opt, sc, epoch, &e);
   return st ? ax_raise_rt(vm, st, &e) : true;
+}
+
+/* checkpoint(path, Net, opt, scaler) / restore(...): the scaler as the 4th argument or scaler: */
+static bool scaler_arg(ax_vm *vm, const char *fn, ax_value *args, int argc, const ax_kw *kw, ax_grad_scaler **out) {
+  static const char *const allowed[] = {"scaler", NULL};
+  ax_value v = argc > 3 ? args[3] : AX_NIL, k;
+  *out = NULL;
+  if (!ax_kw_check(vm, fn, kw, allowed)) return false;
+  if (ax_kw_get(kw, "scaler", &k)) {
+    if (argc > 3) return ax_vm_raise(vm, "argument", "%s: scaler given twice", fn);
+    v = k;
+  }
+  if (AX_IS_NIL(v)) return true;
+  *out = ax_value_scaler(v, NULL);
+  return *out ? true : ax_vm_raise(vm, "type", "%s: scaler must be a grad_scaler, got %s", fn, ax_type_name(v));
 }
 
 static bool f_checkpoint(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   ax_string *path;
-  if (!ax_arg_count(vm, "checkpoint", argc, 2, 3) || !ax_arg_str(vm, "checkpoint", args, argc, 0, &path)) return false;
+  ax_grad_scaler *sc;
+  if (!ax_arg_count(vm, "checkpoint", argc, 2, 4) || !ax_arg_str(vm, "checkpoint", args, argc, 0, &path) ||
+      !scaler_arg(vm, "checkpoint", args, argc, kw, &sc))
+    return false;
   ax_net *net = ax_value_net(args[1]);
   if (!net) return ax_vm_raise(vm, "type", "checkpoint(path, Net, opt): the second argument must be a network");
   ax_optim *opt = argc > 2 && !AX_IS_NIL(args[2]) ? ax_value_optim(args[2]) : NULL;
   if (argc > 2 && !AX_IS_NIL(args[2]) && !opt) return ax_vm_raise(vm, "type", "checkpoint: the third argument must be an optimizer");
-  if (!write_checkpoint(vm, path->chars, net, opt, 0)) return false;
+  if (!write_checkpoint(vm, path->chars, net, opt, sc, 0)) return false;
   *out = AX_NIL;
   return true;
 }
@@ -423,9 +462,28 @@ static bool rs_visit(void *ud, const char *name, ax_tensor *t, int is_buffer) {
   return c->st == AX_OK;
 }
 
+/* A checkpoint's "anx.grad_scaler" into s (keys as torch's state_dict; absent ones stay). */
+static ax_status scaler_from_meta(const char *meta, const char *path, ax_grad_scaler *s, ax_err *e) {
+  ax_grad_scaler n = *s;
+  const char *p;
+  if ((p = strstr(meta, "\"scale\": "))) n.scale = strtod(p + 9, NULL);
+  if ((p = strstr(meta, "\"growth_factor\": "))) n.growth_factor = strtod(p + 17, NULL);
+  if ((p = strstr(meta, "\"backoff_factor\": "))) n.backoff_factor = strtod(p + 18, NULL);
+  if ((p = strstr(meta, "\"growth_interval\": "))) n.growth_interval = strtoll(p + 19, NULL, 10);
+  if ((p = strstr(meta, "\"_growth_tracker\": "))) n.growth_tracker = strtoll(p + 19, NULL, 10);
+  if (ax_grad_scaler_check(&n, e)) return ax_err_set(e, AX_E_FORMAT, "%s: bad grad_scaler state: %s", path, e->msg);
+  n.found_inf = 0;
+  n.stage = AX_SCALER_READY;
+  *s = n;
+  return AX_OK;
+}
+
 static bool f_restore(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   ax_string *path;
-  if (!ax_arg_count(vm, "restore", argc, 2, 3) || !ax_arg_str(vm, "restore", args, argc, 0, &path)) return false;
+  ax_grad_scaler *sc;
+  if (!ax_arg_count(vm, "restore", argc, 2, 4) || !ax_arg_str(vm, "restore", args, argc, 0, &path) ||
+      !scaler_arg(vm, "restore", args, argc, kw, &sc))
+    return false;
   ax_net *net = ax_value_net(args[1]);
   if (!net) return ax_vm_raise(vm, "type", "restore(path, Net, opt): the second argument must be a network");
   ax_optim *opt = argc > 2 && !AX_IS_NIL(args[2]) ? ax_value_optim(args[2]) : NULL;
@@ -454,6 +512,8 @@ static bool f_restore(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
       st = c.st;
     }
   }
+  const char *scm = ax_tensor_dict_meta(&d, "anx.grad_scaler");
+  if (!st && sc && scm) st = scaler_from_meta(scm, path->chars, sc, &e);
   const char *rng = ax_tensor_dict_meta(&d, "anx.rng");
   if (!st && rng) {
     unsigned long long s0 = 0, s1 = 0;
@@ -504,10 +564,42 @@ static bool next_batch(ax_vm *vm, ax_value loader, ax_value *state, ax_value *xb
   return true;
 }
 
+/* ---- devices and autocast ---- */
+
+/* A batch tensor on another device than the network's moves there (data loaded from files, loaders
+** over CPU tensors); anything else is left as it is. */
+static bool to_device(ax_vm *vm, ax_device d, ax_value *v) {
+  ax_tensor *t = ax_value_tensor(*v), *m = NULL;
+  if (!t || ax_device_eq(t->storage->device, d)) return true;
+  ax_err e;
+  ax_status st = ax_to(t, d, &m, &e);
+  if (st) return ax_raise_rt(vm, st, &e);
+  return ax_push_tensor(vm, m, v);
+}
+
+/* The forward pass (and loss) of one batch under autocast amp (AX_NDTYPES: as it is). */
+static bool forward_amp(ax_vm *vm, ax_value netv, ax_dtype amp, ax_value *xb, ax_value *out) {
+  ax_dtype prev = ax_autocast_dtype();
+  if (amp != AX_NDTYPES) ax_autocast_set(amp);
+  bool ok = ax_net_forward(vm, netv, 1, xb, NULL, out);
+  ax_autocast_set(prev);
+  return ok;
+}
+
+static bool loss_amp(ax_vm *vm, ax_dtype amp, loss_spec *ls, ax_value out, ax_value y, ax_value *loss) {
+  ax_dtype prev = ax_autocast_dtype();
+  if (amp != AX_NDTYPES) ax_autocast_set(amp);
+  bool ok = compute_loss(vm, ls, out, y, loss);
+  ax_autocast_set(prev);
+  return ok;
+}
+
 /* ---- evaluate / infer ---- */
 
-static bool run_eval(ax_vm *vm, ax_value netv, ax_value loader, loss_spec *ls, int logits, double *loss_out, double *acc_out) {
+static bool run_eval(ax_vm *vm, ax_value netv, ax_value loader, loss_spec *ls, int logits, ax_dtype amp, double *loss_out,
+                     double *acc_out) {
   ax_net *net = ax_value_net(netv);
+  ax_device dev = ax_net_device(net);
   int was_train = ax_net_training(net), was_grad = ax_grad_enabled(), has_sm = 0;
   int prev_lm = ax_net_set_logits_mode(net, logits, &has_sm);
   ax_net_set_training(net, 0);
@@ -524,17 +616,21 @@ static bool run_eval(ax_vm *vm, ax_value netv, ax_value loader, loss_spec *ls, i
     ok = next_batch(vm, loader, &state, &xb, &yb, &done);
     if (!ok || done) break;
     vm->roots[vm->nroots - 1] = state;
+    ax_vm_push_root(vm, xb);
     ax_vm_push_root(vm, yb);
-    ok = ax_net_forward(vm, netv, 1, &xb, NULL, &out);
+    ok = to_device(vm, dev, &xb) && to_device(vm, dev, &yb);
+    vm->roots[vm->nroots - 2] = xb;
+    vm->roots[vm->nroots - 1] = yb;
+    if (ok) ok = forward_amp(vm, netv, amp, &xb, &out);
     if (ok) {
       ax_vm_push_root(vm, out);
       ax_tensor *yt = ax_value_tensor(yb), *ot = ax_value_tensor(out);
       int64_t bs = yt && yt->ndim ? yt->shape[0] : 1;
       if (yt && ls) {
-        ok = compute_loss(vm, ls, out, yb, &loss);
+        ok = loss_amp(vm, amp, ls, out, yb, &loss);
         double lv = 0;
         ax_err e;
-        if (ok && ax_item_f64(ax_value_tensor(loss), &lv, &e)) ok = ax_raise_rt(vm, AX_E_VALUE, &e);
+        if (ok && item_any(ax_value_tensor(loss), &lv, &e)) ok = ax_raise_rt(vm, AX_E_VALUE, &e);
         total += lv * (double)bs;
       }
       int64_t c = count_correct(ot, yt);
@@ -542,7 +638,7 @@ static bool run_eval(ax_vm *vm, ax_value netv, ax_value loader, loss_spec *ls, i
       n += bs;
       ax_vm_pop_root(vm, 1);
     }
-    ax_vm_pop_root(vm, 1);
+    ax_vm_pop_root(vm, 2);
     ax_gc_maybe(vm);   /* safe point: loader and state are rooted */
   }
   ax_loader_iter_close(state);   /* an error mid-pass: stop its prefetch thread now */
@@ -556,7 +652,7 @@ static bool run_eval(ax_vm *vm, ax_value netv, ax_value loader, loss_spec *ls, i
 }
 
 static bool f_evaluate(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
-  static const char *const allowed[] = {"batch_size", "loss", NULL};
+  static const char *const allowed[] = {"batch_size", "loss", "amp", NULL};
   if (!ax_kw_check(vm, "evaluate", kw, allowed) || !ax_arg_count(vm, "evaluate", argc, 2, 3)) return false;
   ax_net *net = ax_value_net(args[0]);
   if (!net) return ax_vm_raise(vm, "type", "evaluate: the first argument must be a network, got %s", ax_type_name(args[0]));
@@ -564,6 +660,10 @@ static bool f_evaluate(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
   double bs = 256;   /* conv workspaces grow with the batch: 256 keeps evaluation's peak memory small */
   if (!kw_num(vm, "evaluate", kw, "batch_size", &bs)) return false;
   if (ax_kw_get(kw, "loss", &bsv)) lv = bsv;
+  ax_value ampv = ax_net_config(vm, net, "amp");
+  ax_dtype amp;
+  ax_kw_get(kw, "amp", &ampv);
+  if (!ax_amp_dtype(vm, "evaluate", "amp", ampv, &amp)) return false;
   ax_value loader;
   if (!as_loader(vm, "evaluate", args[1], y, (int64_t)bs, false, 0, &loader)) return false;
   ax_vm_push_root(vm, loader);
@@ -578,7 +678,7 @@ static bool f_evaluate(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
   double loss = NAN, acc = NAN;
   int has_sm = 0;
   ax_net_set_logits_mode(net, 0, &has_sm);
-  if (ok) ok = run_eval(vm, args[0], loader, &ls, has_sm && ls.is_ce, &loss, &acc);
+  if (ok) ok = run_eval(vm, args[0], loader, &ls, has_sm && ls.is_ce, amp, &loss, &acc);
   ax_vm_pop_root(vm, 1);
   if (!ok) return false;
   ax_map *m = ax_map_new(vm);
@@ -588,20 +688,32 @@ static bool f_evaluate(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
          ax_map_set_str(vm, m, "accuracy", isnan(acc) ? AX_NIL : ax_float(acc));
 }
 
+/* infer(Net, x, batch_size:, amp:): eval mode, no tape; x moves to the network's device, and so does
+** the result stay (as a PyTorch model's output). */
 static bool f_infer(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
-  static const char *const allowed[] = {"batch_size", NULL};
+  static const char *const allowed[] = {"batch_size", "amp", NULL};
   if (!ax_kw_check(vm, "infer", kw, allowed) || !ax_arg_count(vm, "infer", argc, 2, 2)) return false;
   ax_net *net = ax_value_net(args[0]);
   if (!net) return ax_vm_raise(vm, "type", "infer: the first argument must be a network, got %s", ax_type_name(args[0]));
   double bs = 0;
-  if (!kw_num(vm, "infer", kw, "batch_size", &bs)) return false;
+  ax_value ampv = ax_net_config(vm, net, "amp");
+  ax_dtype amp;
+  ax_kw_get(kw, "amp", &ampv);
+  if (!kw_num(vm, "infer", kw, "batch_size", &bs) || !ax_amp_dtype(vm, "infer", "amp", ampv, &amp)) return false;
+  ax_device dev = ax_net_device(net);
   int was_train = ax_net_training(net), was_grad = ax_grad_enabled();
   ax_net_set_training(net, 0);
   ax_set_grad_enabled(0);
   bool ok;
   ax_tensor *x = ax_value_tensor(args[1]);
   if (bs < 1 || !x || x->ndim == 0 || x->shape[0] <= (int64_t)bs) {
-    ok = ax_net_forward(vm, args[0], 1, &args[1], NULL, out);
+    ax_value xv = args[1];
+    ok = to_device(vm, dev, &xv);
+    if (ok) {
+      ax_vm_push_root(vm, xv);
+      ok = forward_amp(vm, args[0], amp, &xv, out);
+      ax_vm_pop_root(vm, 1);
+    }
   } else {
     /* chunks along the batch, concatenated */
     int64_t n = x->shape[0], b = (int64_t)bs, nchunks = (n + b - 1) / b;
@@ -614,10 +726,10 @@ static bool f_infer(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
       ax_status st = ax_narrow(x, 0, i * b, (i + 1) * b > n ? n - i * b : b, &part, &e);
       if (st) { ok = ax_raise_rt(vm, st, &e); break; }
       ax_value pv, r;
-      ok = ax_push_tensor(vm, part, &pv);
+      ok = ax_push_tensor(vm, part, &pv) && to_device(vm, dev, &pv);
       if (!ok) break;
       ax_vm_push_root(vm, pv);
-      ok = ax_net_forward(vm, args[0], 1, &pv, NULL, &r);
+      ok = forward_amp(vm, args[0], amp, &pv, &r);
       ax_vm_pop_root(vm, 1);
       if (ok && !ax_value_tensor(r)) ok = ax_vm_raise(vm, "type", "infer: the network returned %s", ax_type_name(r));
       if (ok) outs[i] = ax_tensor_retain(ax_value_tensor(r));
@@ -730,7 +842,7 @@ static void epoch_path(const char *pat, int64_t epoch, char *out, size_t n) {
 static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   static const char *const allowed[] = {"epochs", "optimizer", "loss", "schedule", "clip", "validate", "callbacks",
                                         "on_epoch", "batch_size", "lr", "learning_rate", "shuffle", "seed",
-                                        "regularize", "verbose", NULL};
+                                        "regularize", "verbose", "amp", "scaler", NULL};
   if (!ax_kw_check(vm, "train", kw, allowed) || !ax_arg_count(vm, "train", argc, 2, 3)) return false;
   ax_value netv = args[0];
   ax_net *net = ax_value_net(netv);
@@ -738,8 +850,9 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   ax_value v, y = argc > 2 ? args[2] : AX_NIL;
   /* settings: keyword, else network key, else default */
 #define SETTING(kwname, netkey, var) do { var = ax_net_config(vm, net, netkey); if (ax_kw_get(kw, kwname, &v)) var = v; } while (0)
-  ax_value epochs_v, opt_v, loss_v, bs_v, lr_v, wd_v, mom_v, warm_v;
+  ax_value epochs_v, opt_v, loss_v, bs_v, lr_v, wd_v, mom_v, warm_v, amp_v;
   SETTING("epochs", "epochs", epochs_v);
+  SETTING("amp", "amp", amp_v);
   SETTING("optimizer", "optimizer", opt_v);
   SETTING("loss", "loss", loss_v);
   SETTING("batch_size", "batch_size", bs_v);
@@ -767,6 +880,13 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   if (!kw_num(vm, "train", kw, "clip", &clip)) return false;
   bool verbose = true;
   if (ax_kw_get(kw, "verbose", &v) && !ax_vm_truthy(vm, v, &verbose)) return false;
+  /* mixed precision: the forward and the loss under autocast; float16 needs a gradient scaler */
+  ax_dtype amp;
+  ax_value scaler_v = AX_NIL;
+  if (!ax_amp_dtype(vm, "train", "amp", amp_v, &amp)) return false;
+  if (ax_kw_get(kw, "scaler", &scaler_v) && !AX_IS_NIL(scaler_v) && !ax_value_scaler(scaler_v, NULL))
+    return ax_vm_raise(vm, "type", "train: scaler: must be a grad_scaler, got %s", ax_type_name(scaler_v));
+  ax_device dev = ax_net_device(net);
 
   int nroots0 = vm->nroots;
   bool ok = true;
@@ -817,6 +937,14 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   }
   ax_vm_push_root(vm, optv);
   ax_optim *opt = ax_value_optim(optv);
+  ax_value sc_opt = AX_NIL;
+  if (ax_value_scaler(scaler_v, &sc_opt) && !(AX_IS_FOREIGN(sc_opt) && AX_AS_FOREIGN(sc_opt) == AX_AS_FOREIGN(optv))) {
+    ax_vm_raise(vm, "value", "train: scaler: it steps another optimizer than train()'s");
+    goto fail;
+  }
+  if (AX_IS_NIL(scaler_v) && amp == AX_FLOAT16 && !ax_scaler_make(vm, optv, &scaler_v)) goto fail;
+  ax_vm_push_root(vm, scaler_v);
+  ax_grad_scaler *scaler = ax_value_scaler(scaler_v, NULL);
   bool sched_per_batch = false;
   if (!AX_IS_NIL(schedule)) {
     ax_value pb;
@@ -884,24 +1012,32 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
       if (!ok || done) break;
       ax_vm_push_root(vm, xb);
       ax_vm_push_root(vm, yb);
+      ok = to_device(vm, dev, &xb) && to_device(vm, dev, &yb);   /* batches go where the parameters are */
+      vm->roots[vm->nroots - 2] = xb;
+      vm->roots[vm->nroots - 1] = yb;
       if (warmup > 0 && AX_IS_NIL(schedule)) opt->cfg.lr = base_lr * fmin(1.0, (double)(global_step + 1) / (double)warmup);
-      ok = ax_net_forward(vm, netv, 1, &xb, NULL, &outv);
+      if (ok) ok = forward_amp(vm, netv, amp, &xb, &outv);
       if (ok) {
         ax_vm_push_root(vm, outv);
-        ok = compute_loss(vm, &ls, outv, yb, &lossv);
+        ok = loss_amp(vm, amp, &ls, outv, yb, &lossv);
         ax_tensor *loss_t = ok ? ax_value_tensor(lossv) : NULL;
-        ax_tensor *pen = NULL, *tot = NULL;
+        ax_tensor *pen = NULL, *tot = NULL, *scaled = NULL;
         ax_err e;
         if (ok) ok = reg_penalty(vm, reg, net, &pen);
         if (ok && pen) {
           ax_status st = ax_add(loss_t, pen, &tot, &e);
           if (st) ok = ax_raise_rt(vm, st, &e);
         }
+        if (ok && scaler) {
+          ax_status st = ax_grad_scaler_scale(scaler, tot ? tot : loss_t, &scaled, &e);
+          if (st) ok = ax_raise_rt(vm, st, &e);
+        }
         if (ok) {
           ax_net_visit(net, "", zero_grad_visit, NULL);   /* model.zero_grad(): every parameter */
-          ax_status st = ax_backward_ex(tot ? tot : loss_t, NULL, 0, &e);   /* frees the step's graph */
+          ax_status st = ax_backward_ex(scaled ? scaled : tot ? tot : loss_t, NULL, 0, &e);   /* frees the step's graph */
           if (st) ok = ax_raise_rt(vm, st, &e);
           if (ok) ok = ax_optim_resolve(vm, optv);
+          if (ok && scaler && clip > 0 && (st = ax_grad_scaler_unscale(scaler, opt, &e))) ok = ax_raise_rt(vm, st, &e);
           if (ok && clip > 0) {
             double tn;
             ax_tensor **ps = ax_calloc((size_t)opt->n, sizeof(ax_tensor *));
@@ -911,12 +1047,19 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
             ax_free(ps, sizeof(ax_tensor *) * (size_t)opt->n);
             if (st) ok = ax_raise_rt(vm, st, &e);
           }
-          if (ok && (st = ax_optim_step(opt, &e))) ok = ax_raise_rt(vm, st, &e);
+          int stepped;
+          if (ok && scaler) {   /* a step with inf/nan gradients is skipped and the scale backs off */
+            if ((st = ax_grad_scaler_step(scaler, opt, &stepped, &e)) || (st = ax_grad_scaler_update(scaler, &e)))
+              ok = ax_raise_rt(vm, st, &e);
+          } else if (ok && (st = ax_optim_step(opt, &e))) {
+            ok = ax_raise_rt(vm, st, &e);
+          }
         }
         double lv = 0;
-        if (ok && ax_item_f64(loss_t, &lv, &e)) ok = ax_raise_rt(vm, AX_E_VALUE, &e);
+        if (ok && item_any(loss_t, &lv, &e)) ok = ax_raise_rt(vm, AX_E_VALUE, &e);
         ax_tensor_release(pen);
         ax_tensor_release(tot);
+        ax_tensor_release(scaled);
         if (ok && sched_per_batch) {
           ax_value stepf, r;
           ok = AX_AS_FOREIGN(schedule)->cls->get_field(vm, schedule, ax_str_cstr(vm, "step"), &stepf) == AX_HOOK_OK &&
@@ -959,7 +1102,7 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
     ax_vm_push_root(vm, ax_obj_value(stats));
     double loss = n ? total / (double)n : NAN, acc = counted ? (double)correct / (double)counted : NAN;
     double vloss = NAN, vacc = NAN;
-    if (!interrupted && !AX_IS_NIL(val_loader)) ok = run_eval(vm, netv, val_loader, &ls, logits, &vloss, &vacc);
+    if (!interrupted && !AX_IS_NIL(val_loader)) ok = run_eval(vm, netv, val_loader, &ls, logits, amp, &vloss, &vacc);
     double secs = now() - t0;
     ok = ok && ax_map_set_str(vm, stats, "epoch", ax_int(ep)) && ax_map_set_str(vm, stats, "loss", ax_float(loss)) &&
          ax_map_set_str(vm, stats, "accuracy", isnan(acc) ? AX_NIL : ax_float(acc)) &&
@@ -1017,7 +1160,7 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
         if (improved) {
           cbs[i].best = m;
           ax_value p = cb_get(vm, cb, "path");
-          ok = write_checkpoint(vm, AX_AS_STRING(p)->chars, net, opt, ep);
+          ok = write_checkpoint(vm, AX_AS_STRING(p)->chars, net, opt, scaler, ep);
         }
       } else if (!strcmp(k, "checkpoint_every")) {
         int64_t every = (int64_t)cb_num(vm, cb, "every", 1), keep = (int64_t)cb_num(vm, cb, "keep", 3);
@@ -1026,7 +1169,7 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
           char path[1024];
           ax_value p = cb_get(vm, cb, "path");
           epoch_path(AX_AS_STRING(p)->chars, ep, path, sizeof path);
-          ok = write_checkpoint(vm, path, net, opt, ep);
+          ok = write_checkpoint(vm, path, net, opt, scaler, ep);
           if (ok && keep > 0) {
             /* keep the last `keep` files: delete the one `keep` saves ago */
             int64_t old = ep - keep * every;
@@ -1072,7 +1215,7 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
       else snprintf(path, sizeof path, "%s", AX_AS_STRING(p)->chars);
       ax_err e;
       if (!ax_sandbox_allows(vm, path, AX_FILE_WRITE, e.msg, sizeof e.msg)) fprintf(stderr, "interrupt: %s\n", e.msg);
-      else if (save_checkpoint(vm, path, net, opt, (int64_t)history->len, &e)) fprintf(stderr, "interrupt: %s\n", e.msg);
+      else if (save_checkpoint(vm, path, net, opt, scaler, (int64_t)history->len, &e)) fprintf(stderr, "interrupt: %s\n", e.msg);
       else fprintf(stderr, "interrupt: saved %s\n", path);
     }
     vm->error_uncatchable = true;

@@ -1,6 +1,7 @@
 /* vm/main.c — the `anx` command line (LANGUAGE.md section 7): run a file with arguments, -e CODE,
 ** --check, --disasm, --version, --help, `debug`, and the REPL when no file is given; before them the
-** limit and sandbox options (--max-memory, --max-steps, --sandbox, --allow-read, --allow-write).
+** limit and sandbox options (--max-memory, --max-steps, --sandbox, --allow-read, --allow-write) and
+** --device (or ANX_DEVICE: the default device, checked before anything runs).
 ** Exit codes: 0 ok, 64 usage, 65 compile error, 66 unreadable file, 70 runtime error, 130 Ctrl-C. */
 #include <errno.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 
 #include "anx.h"
 #include "ax_mem.h"
+#include "ax_tensor.h"
 #include "debug.h"
 
 /* Sanitizer builds check for leaks before _exit (LeakSanitizer would otherwise run at exit only). */
@@ -52,6 +54,8 @@ static void usage(FILE *f) {
           "  --sandbox            no files outside the --allow-* directories, no environment\n"
           "  --allow-read=DIR     with --sandbox: the script may read files under DIR (repeatable)\n"
           "  --allow-write=DIR    with --sandbox: the script may write (and read) files under DIR (repeatable)\n"
+          "  --device=DEV         default device of tensors, parameters and train() batches: cpu (default),\n"
+          "                       cuda, cuda:N (also ANX_DEVICE; docs/cuda.md)\n"
           "exit codes: 0 ok, 64 usage, 65 compile error, 66 unreadable file, 70 runtime error, 130 interrupted\n");
 }
 
@@ -59,6 +63,7 @@ typedef struct {
   anx_policy policy;
   const char **reads, **writes;   /* argv pointers, argc of each at most */
   const char *memory;             /* --max-memory or ANX_MAX_MEMORY */
+  const char *device, *device_src;   /* --device, else ANX_DEVICE; where it came from (messages) */
 } options;
 
 /* "--name=VALUE" or "--name VALUE" at argv[*i]: the value (advancing *i past it), else NULL. */
@@ -91,6 +96,9 @@ static bool parse_options(options *o, int argc, char **argv, int *i) {
       o->writes[o->policy.nallow_write++] = v;
     } else if (!bad && (v = opt_value("--max-memory", argc, argv, i, &bad))) {
       o->memory = v;
+    } else if (!bad && (v = opt_value("--device", argc, argv, i, &bad))) {
+      o->device = v;
+      o->device_src = "--device";
     } else if (!bad && (v = opt_value("--max-steps", argc, argv, i, &bad))) {
       char *end;
       errno = 0;
@@ -133,7 +141,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   const char *reads[argc], *writes[argc];   /* the directories are argv strings */
-  options o = {{0}, reads, writes, getenv("ANX_MAX_MEMORY")};
+  options o = {{0}, reads, writes, getenv("ANX_MAX_MEMORY"), NULL, NULL};
   o.policy.allow_read = o.reads;
   o.policy.allow_write = o.writes;
   int i = 1;
@@ -150,6 +158,19 @@ int main(int argc, char **argv) {
     }
     if (i >= argc) { usage(stderr); return 64; }
   }
+  if (!o.device) {
+    const char *env = getenv("ANX_DEVICE");
+    if (env && *env) o.device = env, o.device_src = "ANX_DEVICE";
+  }
+  if (o.device) {   /* a name that is no device is a usage error; whether it can be used is checked per run */
+    ax_device d;
+    ax_err e;
+    if (ax_device_parse(o.device, &d, &e)) {
+      const char *why = strncmp(e.msg, "device: ", 8) == 0 ? e.msg + 8 : e.msg;
+      fprintf(stderr, "anx: %s: %s\n", o.device_src, why);
+      return 64;
+    }
+  }
   if ((o.policy.nallow_read || o.policy.nallow_write) && !o.policy.sandbox) {
     fprintf(stderr, "anx: --allow-read and --allow-write need --sandbox\n");
     return 64;
@@ -163,11 +184,12 @@ int main(int argc, char **argv) {
     ax_mem_set_limit(limit);
   }
   if (debug) {
-    anx_vm *probe = anx_vm_new();   /* the directories are checked once, before the debugger starts */
+    anx_vm *probe = anx_vm_new();   /* the directories and the device are checked once, before the debugger starts */
     int prc = probe ? anx_vm_set_policy(probe, &o.policy) : 70;
+    if (!prc && o.device) prc = anx_vm_set_device(probe, o.device);
     anx_vm_free(probe);
     if (prc) return prc;
-    int rc = ax_debug_main(argv[i], argc - i - 1, argv + i + 1, cmds, &o.policy);
+    int rc = ax_debug_main(argv[i], argc - i - 1, argv + i + 1, cmds, &o.policy, o.device);
     fflush(NULL);
 #ifdef ANX_LEAK_CHECK
     __lsan_do_leak_check();
@@ -187,6 +209,9 @@ int main(int argc, char **argv) {
     return 70;
   }
   int rc = anx_vm_set_policy(vm, &o.policy);
+  /* the device is loaded and probed before anything runs (--check and --disasm run nothing) */
+  bool compile_only = argc >= 2 && (strcmp(argv[1], "--check") == 0 || strcmp(argv[1], "--disasm") == 0);
+  if (!rc && o.device && !compile_only) rc = anx_vm_set_device(vm, o.device);
   if (rc) {
     anx_vm_free(vm);
     return rc;

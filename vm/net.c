@@ -44,6 +44,7 @@ struct ax_net {
   int64_t out_shape[AX_MAX_DIMS];
   int out_nd;
   int explained;       /* anx --explain: shapes reported after the first forward */
+  ax_device device;    /* where its parameters live and train() sends batches (anx --device, Net.to) */
 };
 
 static char *dupstr(const char *s) {
@@ -98,6 +99,7 @@ static ax_net *net_alloc(ax_vm *vm, const char *name) {
   }
   n->spec = n->config = n->pulse = n->methods = n->ctor_args = AX_NIL;
   n->training = 1;
+  n->device = ax_vm_device(vm);
   return n;
 }
 
@@ -149,6 +151,30 @@ void ax_net_set_training(ax_net *n, int on) {
 }
 
 int ax_net_training(ax_net *n) { return n->training; }
+
+/* ---- devices ---- */
+
+static bool value_to(ax_vm *vm, ax_value v, ax_device d) {
+  ax_layer *l = ax_value_layer(v);
+  if (l) return ax_layer_to(vm, l, d);
+  ax_net *n = ax_value_net(v);
+  if (n) return ax_net_to(vm, n, d);
+  if (AX_IS_LIST(v)) {
+    ax_list *lst = AX_AS_LIST(v);
+    for (int64_t i = 0; i < lst->len; i++)
+      if (!value_to(vm, lst->items[i], d)) return false;
+  }
+  return true;
+}
+
+bool ax_net_to(ax_vm *vm, ax_net *n, ax_device d) {
+  n->device = d;
+  for (int i = 0; i < n->nmembers; i++)
+    if (n->members[i].is_layer && !value_to(vm, n->members[i].value, d)) return false;
+  return true;
+}
+
+ax_device ax_net_device(ax_net *n) { return n->device; }
 
 /* ---- visiting tensors (state dict order) ---- */
 
@@ -697,6 +723,12 @@ static bool build_eager(ax_vm *vm, ax_value self, ax_net *n) {
   ax_tensor *z = NULL;
   ax_err e;
   ax_status st = ax_zeros(shape, nd, AX_FLOAT32, &z, &e);
+  if (!st && n->device.type != AX_DEV_CPU) {   /* the probe runs where the parameters go */
+    ax_tensor *m = NULL;
+    st = ax_to(z, n->device, &m, &e);
+    ax_tensor_release(z);
+    z = m;
+  }
   if (st) return ax_raise_rt(vm, st, &e);
   ax_value zv, r;
   if (!ax_push_tensor(vm, z, &zv)) return false;
@@ -1096,6 +1128,8 @@ static bool m_load(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_valu
   return true;
 }
 
+/* Net.to(device): parameters and buffers move in place (an optimizer made before keeps them), layers
+** built later are made there; returns the network. */
 static bool m_to(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   ax_string *s;
   if (!ax_arg_count(vm, "to", argc, 2, 2) || !ax_arg_str(vm, "to", args, argc, 1, &s)) return false;
@@ -1105,8 +1139,7 @@ static bool m_to(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value 
   ax_status st = ax_device_parse(s->chars, &d, &e);
   if (!st) st = ax_backend_get(d, &be, &e);
   if (st) return ax_raise_rt(vm, st, &e);
-  if (d.type != AX_DEV_CPU)
-    return ax_vm_raise(vm, "device", "Net.to(\"%s\"): moving networks to %s is not available in this build", s->chars, s->chars);
+  if (!ax_net_to(vm, SELF_NET, d)) return false;
   *out = args[0];
   return true;
 }

@@ -23,6 +23,10 @@ ax_net *ax_value_net(ax_value v);
 bool ax_net_forward(ax_vm *vm, ax_value net, int argc, ax_value *args, const ax_kw *kw, ax_value *out);
 void ax_net_set_training(ax_net *n, int on);
 int ax_net_training(ax_net *n);
+/* Net.to(d): every layer (nested networks included) to device d; false after raising. */
+bool ax_net_to(ax_vm *vm, ax_net *n, ax_device d);
+/* Where the network's parameters are (made): its batches go there in train()/evaluate()/infer(). */
+ax_device ax_net_device(ax_net *n);
 /* Visit parameters (and buffers) with their dotted state-dict names. */
 bool ax_net_visit(ax_net *n, const char *prefix, ax_layer_visit visit, void *ud);
 /* The network's config value for key (nil when absent). */

@@ -661,6 +661,7 @@ bool ax_layer_from_props(ax_vm *vm, const char *name, int line, ax_map *props, i
   ax_layer *l = layer_new((ax_layer_kind)kind, name, line);
   if (!l) return ax_vm_oom(vm);
   l->kind_from = from;
+  l->device = ax_vm_device(vm);   /* anx --device; Net.to changes it */
   if (l->kind == AX_L_INSTANCENORM) l->bias = 0;   /* affine=False by default, as PyTorch */
   if (props) {
     ax_table *t = &props->t;
@@ -800,6 +801,7 @@ static bool add_sub(ax_vm *vm, ax_layer *l, ax_layer_kind kind, const char *name
   ax_layer *s = layer_new(kind, name, l->line);
   if (!s) return ax_vm_oom(vm);
   s->training = l->training;
+  s->device = l->device;
   s->use_cache = l->use_cache;   /* generate() may switch the cache on before a lazy block builds */
   l->subs[l->nsubs++] = s;
   *out = s;
@@ -1032,8 +1034,42 @@ bool ax_layer_build(ax_vm *vm, ax_layer *l, const int64_t *shape, int nd) {
     if (st) ok = ax_raise_rt(vm, st, &e);
   }
   ax_set_grad_enabled(was);
+  /* parameters are made and initialised on the CPU (one random stream for every device), then moved */
+  if (ok && l->device.type != AX_DEV_CPU) ok = ax_layer_to(vm, l, l->device);
   if (ok) l->built = 1;
   return ok;
+}
+
+static bool move_named(ax_vm *vm, ax_named *arr, int n, ax_device d) {
+  for (int i = 0; i < n; i++) {
+    if (!ax_dtype_is_float(arr[i].t->dtype)) continue;   /* num_batches_tracked: counted on the CPU */
+    ax_err e;
+    ax_status st = ax_tensor_move_(arr[i].t, d, &e);
+    if (st) return ax_raise_rt(vm, st, &e);
+  }
+  return true;
+}
+
+static bool move_state(ax_vm *vm, ax_tensor **t, ax_device d) {
+  if (!*t) return true;
+  ax_tensor *m = NULL;
+  ax_err e;
+  ax_status st = ax_to(*t, d, &m, &e);
+  if (st) return ax_raise_rt(vm, st, &e);
+  ax_tensor_release(*t);
+  *t = m;
+  return true;
+}
+
+bool ax_layer_to(ax_vm *vm, ax_layer *l, ax_device d) {
+  l->device = d;
+  if (!move_named(vm, l->params, l->nparams, d) || !move_named(vm, l->buffers, l->nbuffers, d) ||
+      !move_state(vm, &l->cache_k, d) || !move_state(vm, &l->cache_v, d) || !move_state(vm, &l->h_n, d) ||
+      !move_state(vm, &l->c_n, d))
+    return false;
+  for (int i = 0; i < l->nsubs; i++)
+    if (!ax_layer_to(vm, l->subs[i], d)) return false;
+  return true;
 }
 
 /* ---- forward helpers ---- */

@@ -72,6 +72,7 @@ struct ax_layer {
   ax_layer *subs[AX_LAYER_MAX_SUBS];
   int nsubs;
   int built, training;
+  ax_device device;           /* where the parameters live: built on the CPU, then moved here (Net.to) */
   int64_t in_shape[AX_MAX_DIMS], out_shape[AX_MAX_DIMS];
   int in_nd, out_nd;          /* last forward's shapes (summary) */
   /* attention key/value cache for incremental decoding (generate) */
@@ -104,6 +105,9 @@ void ax_layer_set_training(ax_layer *l, int on);
 bool ax_layer_forward(ax_vm *vm, ax_layer *l, ax_tensor *x, ax_tensor *ctx, ax_tensor *mask, ax_tensor **out);
 /* Build parameters for an input of the given shape (batch dim included). */
 bool ax_layer_build(ax_vm *vm, ax_layer *l, const int64_t *shape, int nd);
+/* Put the layer (and its parts) on device d: parameters and float buffers that exist move in place
+** (optimizers keep working), ones built later are made there. Integer counters stay on the CPU. */
+bool ax_layer_to(ax_vm *vm, ax_layer *l, ax_device d);
 
 /* Parameters and buffers with dotted names, in declaration order (sub-layers after their parent's
 ** own tensors, as PyTorch's state_dict). visit returns false to stop. */

@@ -262,7 +262,11 @@ int anx_repl(anx_vm *vm) {
       /* :debug FILE [ARGS]: the debugger (vm/debug.c), then back here. Not under --sandbox: piped
       ** input may be the untrusted script, and the debugger reads FILE (and shows its lines). */
       if (vm->sandbox.on) fprintf(stderr, "anx: :debug is not available under --sandbox (use anx --sandbox ... debug FILE)\n");
-      else ax_debug_args(line + 6, ax_vm_policy(vm));
+      else {
+        char dev[32];   /* the debugged program runs on the REPL's device (anx --device) */
+        ax_device_format(vm->device, dev, sizeof dev);
+        ax_debug_args(line + 6, ax_vm_policy(vm), dev);
+      }
       if (tty) free(line);
       continue;
     }

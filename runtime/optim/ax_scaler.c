@@ -32,6 +32,15 @@ static ax_status scalar_f32(double v, ax_tensor **out, ax_err *err) {
   return ax_full(shape0, 0, v, AX_FLOAT32, out, err);
 }
 
+/* The value of a one-element tensor on any device (item() reads CPU memory: download first). */
+static ax_status value_of(ax_tensor *t, double *v, ax_err *err) {
+  ax_tensor *c = NULL;
+  ax_status st = ax_to(t, AX_CPU, &c, err);
+  if (!st) st = ax_item_f64(c, v, err);
+  ax_tensor_release(c);
+  return st;
+}
+
 ax_status ax_grad_scaler_scale(const ax_grad_scaler *s, ax_tensor *loss, ax_tensor **out, ax_err *err) {
   if (!s->enabled) {
     *out = ax_tensor_retain(loss);
@@ -69,7 +78,7 @@ ax_status ax_grad_scaler_unscale(ax_grad_scaler *s, ax_optim *opt, ax_err *err) 
     if (!st && !found) st = ax_abs(g, &a, err);
     if (!st && a) st = ax_max_all(a, &m, err);
     double v = 0;
-    if (!st && m) st = ax_item_f64(m, &v, err);
+    if (!st && m) st = value_of(m, &v, err);
     if (!st && m && !isfinite(v)) found = 1;
     if (!st) {   /* the unscaled gradient replaces the scaled one (a fresh tensor, on the gradient's device) */
       ax_tensor_release(p->grad);
