@@ -407,6 +407,61 @@ static void inplace_cases(ax_dtype dt) {
     inplace_case(name, AX_OP_BATCH_NORM, in, 5, &at, 24, 2, tol_of(dt));
   }
 }
+
+/* Issue #5's device and mixed-precision paths on device tensors (their CPU side is tested by
+** tests/unit_runtime/test_amp.c and tests/net/amp_*.anx): a leaf moved in place (Net.to) keeps
+** its identity, values and gradient; under autocast, matmul and conv2d (a neural row: half inputs
+** go through ax_half_call) give the CPU's dtypes and values, and their gradients reach float32 leaves. */
+static void amp_cases(void) {
+  ax_err e = {0};
+  char name[64];
+  const int64_t s43[] = {4, 3};
+  ax_tensor *x = randn(s43, 2, AX_FLOAT32), *g = randn(s43, 2, AX_FLOAT32), *p = NULL;
+  int ok = x && g && !ax_param(x, &p, &e);
+  if (ok) p->grad = ax_tensor_retain(g);
+  ax_tensor *same = p;
+  ok = ok && !ax_tensor_move_(p, CUDA0, &e);
+  ok = ok && ax_device_eq(p->storage->device, CUDA0) && ax_device_eq(p->grad->storage->device, CUDA0) &&
+       p->requires_grad && p == same;
+  report("move", "tensor_move_/there", ok ? fmax(nerr(p, x, &e), nerr(p->grad, g, &e)) : -1, 0, e.msg);
+  ok = ok && !ax_tensor_move_(p, AX_CPU, &e) && p->storage->device.type == AX_DEV_CPU;
+  report("move", "tensor_move_/back", ok ? fmax(nerr(p, x, &e), nerr(p->grad, g, &e)) : -1, 0, e.msg);
+  ax_tensor_release(p);
+  ax_tensor_release(x);
+  ax_tensor_release(g);
+  const ax_dtype half[2] = {AX_BFLOAT16, AX_FLOAT16};
+  for (int h = 0; h < 2; h++) {
+    const int64_t si[] = {2, 3, 6, 6}, sw[] = {4, 3, 3, 3}, sa[] = {5, 7}, sb[] = {7, 3};
+    ax_tensor *in[2][2] = {{randn(sa, 2, AX_FLOAT32), randn(sb, 2, AX_FLOAT32)},
+                           {randn(si, 4, AX_FLOAT32), randn(sw, 4, AX_FLOAT32)}};
+    const ax_op ops[2] = {AX_OP_MATMUL, AX_OP_CONV2D};
+    ax_attrs conv = {.iv = {1, 1, 1, 1, 1, 1, 1, 1, 1}};
+    for (int k = 0; k < 2; k++) {
+      ax_tensor *dev[2] = {0}, *lf[2][2] = {{0}}, *out[2][AX_MAX_OUTPUTS] = {{0}}, *l[2] = {0};
+      ok = in[k][0] && in[k][1] && !to_dev(in[k][0], &dev[0], &e) && !to_dev(in[k][1], &dev[1], &e);
+      for (int d = 0; d < 2 && ok; d++) {   /* d 0: CPU, 1: the device; the weight is a float32 leaf */
+        ax_tensor *src[2] = {d ? dev[0] : in[k][0], d ? dev[1] : in[k][1]};
+        ok = !ax_param(src[1], &lf[d][1], &e);
+        lf[d][0] = ax_tensor_retain(src[0]);
+        ax_autocast_set(half[h]);
+        ok = ok && !ax_op_call(ops[k], lf[d], 2, k ? &conv : NULL, out[d], &e) && !ax_sum(out[d][0], NULL, 0, 0, &l[d], &e);
+        ax_autocast_set(AX_NDTYPES);
+        ok = ok && out[d][0]->dtype == half[h] && l[d]->dtype == AX_FLOAT32 && !ax_backward(l[d], NULL, &e) &&
+             lf[d][1]->grad && lf[d][1]->grad->dtype == AX_FLOAT32;
+      }
+      snprintf(name, sizeof name, "%s/%s", ax_op_name(ops[k]), ax_dtype_name(half[h]));
+      report("autocast", name, ok ? nerr(out[1][0], out[0][0], &e) : -1, tol_of(half[h]), e.msg);
+      report("autocast grad", name, ok ? nerr(lf[1][1]->grad, lf[0][1]->grad, &e) : -1, tol_of(half[h]), e.msg);
+      for (int d = 0; d < 2; d++) {
+        ax_tensor_release(dev[d]);
+        ax_tensor_release(l[d]);
+        for (int i = 0; i < 2; i++) ax_tensor_release(lf[d][i]);
+        for (int i = 0; i < AX_MAX_OUTPUTS; i++) ax_tensor_release(out[d][i]);
+        ax_tensor_release(in[k][d]);
+      }
+    }
+  }
+}
 #endif
 
 static void all_cases(ax_dtype dt) {
@@ -532,6 +587,7 @@ int main(int argc, char **argv) {
   inplace_cases(AX_FLOAT64);
   random_cases(AX_FLOAT32);
   random_cases(AX_FLOAT64);
+  amp_cases();
 #endif
   /* rows the table leaves empty: reported, so the gap stays visible */
   int empty = 0;
