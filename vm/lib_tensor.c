@@ -134,6 +134,15 @@ static void flat_free(flat *f) {
   ax_free(f->ivals, sizeof(int64_t) * (size_t)f->icap);
 }
 
+/* A float's integer value for an integer tensor: truncated, saturated at the int64 range, NaN 0
+** (a C cast of inf, NaN or 1e300 is undefined behaviour). */
+static int64_t f_to_i64(double x) {
+  if (x != x) return 0;
+  if (x >= 9223372036854775807.0) return INT64_MAX;
+  if (x <= -9223372036854775808.0) return INT64_MIN;
+  return (int64_t)x;
+}
+
 /* Walk nested lists; depth d; shapes must be rectangular. */
 static bool flatten_value(ax_vm *vm, const char *fn, ax_value v, int d, flat *f) {
   if (AX_IS_LIST(v)) {
@@ -154,7 +163,7 @@ static bool flatten_value(ax_vm *vm, const char *fn, ax_value v, int d, flat *f)
   if (d != f->ndim)
     return ax_vm_raise(vm, "shape", "%s: ragged nested list: a number at depth %d where a list was expected", fn, d);
   if (AX_IS_INT(v)) { f->has_int = 1; return flat_push(vm, f, (double)v.as.i, v.as.i); }
-  if (AX_IS_FLOAT(v)) { f->has_float = 1; return flat_push(vm, f, v.as.f, (int64_t)v.as.f); }
+  if (AX_IS_FLOAT(v)) { f->has_float = 1; return flat_push(vm, f, v.as.f, f_to_i64(v.as.f)); }
   if (AX_IS_BOOL(v)) { f->has_bool = 1; return flat_push(vm, f, v.as.b, v.as.b); }
   ax_tensor *t = ax_value_tensor(v);
   if (t && ax_numel(t) == 1) {
@@ -164,7 +173,7 @@ static bool flatten_value(ax_vm *vm, const char *fn, ax_value v, int d, flat *f)
     if (ax_dtype_is_float(t->dtype)) f->has_float = 1;
     else if (t->dtype == AX_BOOL) f->has_bool = 1;
     else f->has_int = 1;
-    return flat_push(vm, f, x, (int64_t)x);
+    return flat_push(vm, f, x, f_to_i64(x));
   }
   return ax_vm_raise(vm, "type", "%s: cannot make a tensor element from %s", fn, ax_type_name(v));
 }
