@@ -251,7 +251,7 @@ static const char *sym_of(ax_value v) {
 
 static bool p_int(pctx *c, const char *key, ax_value v, int64_t *out, int64_t min) {
   if (AX_IS_INT(v)) *out = v.as.i;
-  else if (AX_IS_FLOAT(v) && v.as.f == floor(v.as.f)) *out = (int64_t)v.as.f;
+  else if (AX_IS_FLOAT(v) && v.as.f == floor(v.as.f) && fabs(v.as.f) < 9e18) *out = (int64_t)v.as.f;
   else return ax_vm_raise(c->vm, "network", "%s: %s: must be an int, got %s", c->lname, key, ax_type_name(v));
   if (*out < min) return ax_vm_raise(c->vm, "network", "%s: %s: must be >= %lld, got %lld", c->lname, key, (long long)min, (long long)*out);
   return true;
