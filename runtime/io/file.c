@@ -137,8 +137,26 @@ static int write_all(int fd, const void *p, size_t n) {
   return 0;
 }
 
+/* A target that exists and is not a regular file (/dev/null, a FIFO, a terminal) is written in
+** place: renaming a temporary file over it would replace the device node itself. */
+static ax_status write_in_place(const char *path, const void *const *parts, const size_t *sizes, int n,
+                                ax_err *err) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ax_err_set(err, AX_E_IO, "%s: cannot write: %s", path, strerror(errno));
+  ax_status st = AX_OK;
+  for (int i = 0; i < n && st == AX_OK; i++)
+    if (write_all(fd, parts[i], sizes[i]) != 0) st = ax_err_set(err, AX_E_IO, "%s: write failed: %s", path, strerror(errno));
+  if (close(fd) != 0 && st == AX_OK) st = ax_err_set(err, AX_E_IO, "%s: close failed: %s", path, strerror(errno));
+  return st;
+}
+
 ax_status ax_file_write_atomic(const char *path, const void *const *parts, const size_t *sizes,
                                int n, ax_err *err) {
+  struct stat target;
+  if (stat(path, &target) == 0 && !S_ISREG(target.st_mode)) {
+    if (S_ISDIR(target.st_mode)) return ax_err_set(err, AX_E_IO, "%s: is a directory", path);
+    return write_in_place(path, parts, sizes, n, err);
+  }
   size_t plen = strlen(path);
   size_t tlen = plen + 32;
   char *tmp = ax_malloc(tlen);

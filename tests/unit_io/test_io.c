@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -287,6 +288,12 @@ static void test_atomic_write_keeps_old(void) {
   CHECK(len == 3 && memcmp(buf, "new", 3) == 0);
   ax_free(buf, len + 1);
   CHECK(ax_file_read(tmp("keep.txt"), 2, &buf, &len, &e) == AX_E_LIMIT);
+  /* A device is written in place, never replaced by a renamed regular file (Net.save("/dev/null")
+  ** as root used to turn /dev/null into a file); a directory is an error. */
+  struct stat sb;
+  CHECK(ax_file_write_atomic("/dev/null", parts, sizes, 1, &e) == AX_OK);
+  CHECK(stat("/dev/null", &sb) == 0 && S_ISCHR(sb.st_mode));
+  CHECK(ax_file_write_atomic(dir, parts, sizes, 1, &e) != AX_OK && strstr(e.msg, "directory"));
 }
 
 static void test_fashion_mnist(void) {
