@@ -36,10 +36,22 @@ def mnist(split):
     return x, y
 
 
-def classify(model, epochs, batch=64):
+def mnist_u8(split):
+    p = 'train' if split == 'train' else 't10k'
+    x = torch.from_numpy(idx(f'{DIR}/{p}-images-idx3-ubyte.gz').copy()).unsqueeze(1)
+    y = torch.from_numpy(idx(f'{DIR}/{p}-labels-idx1-ubyte.gz').astype(np.int64))
+    return x, y
+
+
+def to_input(xb):   # uint8 pixels -> standardized float32, per batch (the mlp_u8 workload)
+    return (xb.float() * (1.0 / 255.0) - 0.2860) * (1.0 / 0.3530)
+
+
+def classify(model, epochs, batch=64, u8=False):
     seed = int(os.environ.get('SEED', '1'))
-    x, y = mnist('train')
-    xt, yt = mnist('test')
+    x, y = mnist_u8('train') if u8 else mnist('train')
+    xt, yt = mnist_u8('test') if u8 else mnist('test')
+    conv = to_input if u8 else (lambda t: t)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     g = torch.Generator().manual_seed(seed)
     seen, train_time = 0, 0.0
@@ -50,7 +62,7 @@ def classify(model, epochs, batch=64):
         for i in range(0, len(x), batch):
             idxs = perm[i:i + batch]
             xb, yb = x[idxs], y[idxs]
-            loss = F.cross_entropy(model(xb), yb)
+            loss = F.cross_entropy(model(conv(xb)), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -58,7 +70,7 @@ def classify(model, epochs, batch=64):
         train_time += time.perf_counter() - t0
     model.eval()
     with torch.no_grad():
-        correct = sum((model(xt[i:i + 1000]).argmax(1) == yt[i:i + 1000]).sum().item() for i in range(0, len(xt), 1000))
+        correct = sum((model(conv(xt[i:i + 1000])).argmax(1) == yt[i:i + 1000]).sum().item() for i in range(0, len(xt), 1000))
     return seen / train_time, correct / len(xt), train_time
 
 
@@ -66,6 +78,12 @@ def mlp(epochs):
     torch.manual_seed(int(os.environ.get('SEED', '1')))
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
     return classify(model, epochs)
+
+
+def mlp_u8(epochs):
+    torch.manual_seed(int(os.environ.get('SEED', '1')))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+    return classify(model, epochs, u8=True)
 
 
 def cnn(epochs):
@@ -167,12 +185,14 @@ def main():
     size = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     if which == 'mlp':
         rate, metric, secs = mlp(size or 5)
+    elif which == 'mlp_u8':
+        rate, metric, secs = mlp_u8(size or 5)
     elif which == 'cnn':
         rate, metric, secs = cnn(size or 3)
     elif which == 'charlm':
         rate, metric, secs = charlm(size or 400)
     else:
-        sys.exit('usage: train_torch.py mlp|cnn|charlm [epochs|steps]')
+        sys.exit('usage: train_torch.py mlp|mlp_u8|cnn|charlm [epochs|steps]')
     print(f'RESULT workload={which} rate={rate:.1f} metric={metric:.4f} seconds={secs:.2f}')
 
 

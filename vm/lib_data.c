@@ -59,10 +59,13 @@ static bool pair_value(ax_vm *vm, ax_tensor *a, ax_tensor *b, ax_value *out) {
   return ok;
 }
 
-/* mnist(dir, split: "train"|"test") -> [x f32 [N,1,28,28] in 0..1, y i64 [N]] */
+/* mnist(dir, split: "train"|"test", dtype: "float32"|"uint8") -> [x [N,1,28,28], y i64 [N]]:
+** float32 in 0..1 (the default, LANGUAGE.md), or the raw uint8 pixels 0..255 (a quarter of the
+** memory; convert per batch, as torchvision datasets do). */
 static bool d_mnist(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
-  static const char *const allowed[] = {"split", NULL};
+  static const char *const allowed[] = {"split", "dtype", NULL};
   const char *dir, *split = "train";
+  ax_dtype xdt = AX_FLOAT32;
   ax_value v;
   if (!ax_kw_check(vm, "data.mnist", kw, allowed) || !ax_arg_count(vm, "data.mnist", argc, 1, 1) ||
       !str_arg(vm, "data.mnist", args, argc, 0, &dir) || !ax_vm_file_allowed(vm, dir, AX_FILE_READ))
@@ -70,6 +73,12 @@ static bool d_mnist(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   if (ax_kw_get(kw, "split", &v)) {
     if (!AX_IS_STRING(v)) return ax_vm_raise(vm, "type", "data.mnist: split must be \"train\" or \"test\"");
     split = AX_AS_STRING(v)->chars;
+  }
+  if (ax_kw_get(kw, "dtype", &v)) {
+    const char *dn = AX_IS_STRING(v) ? AX_AS_STRING(v)->chars : "";
+    if (strcmp(dn, "float32") == 0 || strcmp(dn, "float") == 0) xdt = AX_FLOAT32;
+    else if (strcmp(dn, "uint8") == 0) xdt = AX_UINT8;
+    else return ax_vm_raise(vm, "value", "data.mnist: dtype must be \"float32\" or \"uint8\"");
   }
   const char *prefix;
   if (strcmp(split, "train") == 0) prefix = "train";
@@ -84,7 +93,7 @@ static bool d_mnist(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
   if (!ax_vm_file_allowed(vm, ipath, AX_FILE_READ) || !ax_vm_file_allowed(vm, lpath, AX_FILE_READ)) return false;
   ax_tensor *x = NULL, *y = NULL;
   ax_err e;
-  ax_status st = ax_idx_load_as(ipath, AX_FLOAT32, 1.0f / 255.0f, 1, &x, &e);
+  ax_status st = ax_idx_load_as(ipath, xdt, xdt == AX_FLOAT32 ? 1.0f / 255.0f : 1.0f, 1, &x, &e);
   if (!st) st = ax_idx_load_as(lpath, AX_INT64, 1.0f, 1, &y, &e);
   if (st) goto fail;
   if (x->ndim != 3 || y->ndim != 1) {
