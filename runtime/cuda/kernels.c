@@ -1,7 +1,8 @@
 /* runtime/cuda/kernels.c — the CUDA kernel table: one designated initializer per op row (plain C,
 ** because C++ has no array designators). Invariant: a row without a CUDA kernel stays NULL, so
 ** ax_op_call reports "<op>: unsupported on cuda:0"; no slot returns success without the work.
-** Of the neural rows attention (forward and backward) has no CUDA kernel yet (docs/cuda.md). */
+** Of the neural rows only activation_backward has none: without it the relu/gelu/silu gradients
+** keep their composed rules (ax_grad_rules.c), which run on cuda:0. See docs/cuda.md. */
 #include "cuda_kernels.h"
 
 #if defined(__has_include) && !defined(AX_NO_NN_ROWS)   /* the neural rows are in the op list */
@@ -63,5 +64,7 @@ const ax_kernel_table cu_kernels = {{
     [AX_OP_CROSS_ENTROPY_BWD] = cuda_cross_entropy_bwd,
     [AX_OP_SGD_STEP] = cuda_sgd_step,
     [AX_OP_ADAM_STEP] = cuda_adam_step,
+    [AX_OP_ATTENTION] = cuda_attention,
+    [AX_OP_ATTENTION_BWD] = cuda_attention_bwd,
 #endif
 }};
