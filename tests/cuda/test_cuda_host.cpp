@@ -18,6 +18,7 @@ extern "C" {
 #include "neural/ax_nn_kernels.h"
 }
 
+#include "attention.cuh"
 #include "loss.cuh"
 #include "optim.cuh"
 #include "pool.cuh"
@@ -296,6 +297,245 @@ template <typename T> static void optim_checks(void) {
   }
 }
 
+/* ---------------- attention ---------------- */
+
+/* attention.cuh's executor on the host: the block's 256 threads one after another, step by step.
+** The steps' invariant (no thread reads a shared cell another thread writes in the same step) makes
+** this what the device computes. Shared memory, registers and the outputs start as NaN, so a
+** read of anything no step wrote, or an element no block writes, shows up in the comparison. */
+template <typename T> struct att_host {
+  att_regs<T> r[ATT_THREADS];
+  template <class F> void each(F &&f) {
+    for (int t = 0; t < ATT_THREADS; t++) f(t, r[t]);
+  }
+};
+
+template <typename T> static void nan_fill(T *p, size_t n) {
+  for (size_t i = 0; i < n; i++) p[i] = (T)NAN;
+}
+
+/* a block's shared memory and registers before it starts (both hold T fields only) */
+template <typename T> static void att_poison(att_smem<T> *sh, att_host<T> *x) {
+  const size_t nr = sizeof x->r;
+  nan_fill((T *)sh, sizeof *sh / sizeof(T));
+  nan_fill((T *)x->r, nr / sizeof(T));
+}
+
+/* every block of the three kernels, in launch order, over all (unit, y) pairs of the grids */
+template <typename T> static void att_emulate_fwd(const att_args<T> &a) {
+  att_smem<T> *sh = new att_smem<T>;
+  att_host<T> *x = new att_host<T>;
+  for (int y = 0; y < att_fwd_ychunks(a); y++)
+    for (int64_t u = 0; u < att_fwd_units(a); u++) {
+      att_poison(sh, x);
+      att_fwd_block(*x, *sh, a, u, y);
+    }
+  delete sh;
+  delete x;
+}
+
+template <typename T> static void att_emulate_bwd(const att_args<T> &a) {
+  att_smem<T> *sh = new att_smem<T>;
+  att_host<T> *x = new att_host<T>;
+  for (int64_t i = 0; i < a.b * a.h * a.t; i++) att_delta_at(a.dout, a.o, a.dv, (T *)a.delta, i);
+  for (int y = 0; y < att_kv_ychunks(a); y++)
+    for (int64_t u = 0; u < att_kv_units(a); u++) {
+      att_poison(sh, x);
+      att_bwd_kv_block(*x, *sh, a, u, y);
+    }
+  for (int y = 0; y < att_q_ychunks(a); y++)
+    for (int64_t u = 0; u < att_fwd_units(a); u++) {
+      att_poison(sh, x);
+      att_bwd_q_block(*x, *sh, a, u, y);
+    }
+  delete sh;
+  delete x;
+}
+
+template <typename T> struct att_ref;
+template <> struct att_ref<float> {
+  static ax_status f(const ax_nn_attention_desc *d, const float *q, const float *k, const float *v, const float *m, float *o, float *l,
+                     ax_err *e) { return ax_nn_attention_fwd_f32(d, q, k, v, m, o, l, e); }
+  static ax_status b(const ax_nn_attention_desc *d, const float *q, const float *k, const float *v, const float *m, const float *o,
+                     const float *l, const float *dout, float *dq, float *dk, float *dv, ax_err *e) {
+    return ax_nn_attention_bwd_f32(d, q, k, v, m, o, l, dout, dq, dk, dv, e);
+  }
+};
+template <> struct att_ref<double> {
+  static ax_status f(const ax_nn_attention_desc *d, const double *q, const double *k, const double *v, const double *m, double *o,
+                     double *l, ax_err *e) { return ax_nn_attention_fwd_f64(d, q, k, v, m, o, l, e); }
+  static ax_status b(const ax_nn_attention_desc *d, const double *q, const double *k, const double *v, const double *m,
+                     const double *o, const double *l, const double *dout, double *dq, double *dk, double *dv, ax_err *e) {
+    return ax_nn_attention_bwd_f64(d, q, k, v, m, o, l, dout, dq, dk, dv, e);
+  }
+};
+
+/* test_cuda_ops's measure: ||a - b|| / max(||b||, 1e-30); NaN must meet NaN and inf the same inf
+** (infinite: they do not) */
+template <typename T, typename U> static double nerr_v(const T *a, const U *b, int64_t n) {
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const double x = (double)a[i], y = (double)b[i];
+    if (x != x || y != y) {
+      if ((x != x) != (y != y)) return INFINITY;
+      continue;
+    }
+    if (isinf(x) || isinf(y)) {
+      if (x != y) return INFINITY;
+      continue;
+    }
+    num += (x - y) * (x - y);
+    den += y * y;
+  }
+  return sqrt(num) / fmax(sqrt(den), 1e-30);
+}
+
+struct att_case {
+  int64_t b, h, t, s, d, dv;
+  int causal;
+  int mask;   /* 0 none, 1 [t, s], 2 strided [b, h, t, s], 3 key padding [b, s], 4 [b, 1, t, s] */
+  double scale;
+};
+
+static double att_worst[2][2];   /* [f64][backward]: the largest error seen */
+static double att_f32_exact[2][2];   /* [emulation][backward]: float32 results against float64 on the same inputs */
+
+/* float32 only: the CPU row's and the emulation's results against the float64 CPU row on the
+** same (float-valued) inputs, to tell float32 rounding apart from a difference of algorithm */
+static void att_vs_f64(const ax_nn_attention_desc &d, int64_t mn, const float *const *in, const float *const *cpu,
+                       const float *const *emu) {
+  const int64_t bh = d.b * d.h, n[5] = {bh * d.t * d.d, bh * d.s * d.d, bh * d.s * d.dv, bh * d.t * d.dv, mn};
+  const int64_t nr[5] = {bh * d.t * d.dv, bh * d.t, n[0], n[1], n[2]};   /* out lse dq dk dv */
+  double *x[5], *r[5];
+  for (int i = 0; i < 5; i++) {
+    x[i] = (double *)malloc(sizeof(double) * (size_t)(n[i] ? n[i] : 1));
+    r[i] = (double *)malloc(sizeof(double) * (size_t)nr[i]);
+    for (int64_t j = 0; j < n[i]; j++) x[i][j] = in[i][j];
+  }
+  ax_err e;
+  if (!ax_nn_attention_fwd_f64(&d, x[0], x[1], x[2], mn ? x[4] : NULL, r[0], r[1], &e) &&
+      !ax_nn_attention_bwd_f64(&d, x[0], x[1], x[2], mn ? x[4] : NULL, r[0], r[1], x[3], r[2], r[3], r[4], &e))
+    for (int w = 0; w < 2; w++) {
+      const float *const *f = w ? emu : cpu;
+      for (int i = 0; i < 5; i++) att_f32_exact[w][i >= 2] = fmax(att_f32_exact[w][i >= 2], nerr_v(f[i], r[i], nr[i]));
+    }
+  for (int i = 0; i < 5; i++) free(x[i]), free(r[i]);
+}
+
+/* One shape: the CPU rows' out, lse, dq, dk, dv against the emulated kernels'. The backward runs
+** on the CPU's out and lse, so each pass is checked on its own. Masks hide about one cell in
+** five (-inf) and, for the [t, s] and strided kinds, every key of query row 1 (lse = -inf). */
+template <typename T> static void att_trial(const att_case &c) {
+  const double tol = sizeof(T) == 4 ? 1e-6 : 1e-12;
+  ax_nn_attention_desc d = {c.b, c.h, c.t, c.s, c.d, c.dv, c.scale, c.causal, c.mask >= 2, 0, 0, 0};
+  int64_t mn = 0;
+  switch (c.mask) {
+  case 1: mn = c.t * c.s; break;
+  case 2: d.mask_sb = c.h * c.t * c.s, d.mask_sh = c.t * c.s, d.mask_st = c.s, mn = c.b * c.h * c.t * c.s; break;
+  case 3: d.mask_sb = c.s, mn = c.b * c.s; break;
+  case 4: d.mask_sb = c.t * c.s, d.mask_st = c.s, mn = c.b * c.t * c.s; break;
+  }
+  const int64_t bh = c.b * c.h, nq = bh * c.t * c.d, nk = bh * c.s * c.d, nv = bh * c.s * c.dv, no = bh * c.t * c.dv, nl = bh * c.t;
+  T *q = randv<T>(nq, 0), *k = randv<T>(nk, 0), *v = randv<T>(nv, 0), *dout = randv<T>(no, 0);
+  T *mask = mn ? randv<T>(mn, 0) : NULL;
+  for (int64_t i = 0; i < mn; i++)
+    if (urand() < 0.2) mask[i] = (T)-INFINITY;
+  if (c.mask == 1 || c.mask == 2)
+    for (int64_t j = 0; j < c.s && c.t > 1; j++) mask[c.s + j] = (T)-INFINITY;   /* row 1 of (b, h) = (0, 0) */
+  T *out = (T *)malloc(sizeof(T) * no), *lse = (T *)malloc(sizeof(T) * nl);
+  T *gq = (T *)malloc(sizeof(T) * nq), *gk = (T *)malloc(sizeof(T) * nk), *gv = (T *)malloc(sizeof(T) * nv);
+  T *out2 = (T *)malloc(sizeof(T) * no), *lse2 = (T *)malloc(sizeof(T) * nl), *delta = (T *)malloc(sizeof(T) * nl);
+  T *gq2 = (T *)malloc(sizeof(T) * nq), *gk2 = (T *)malloc(sizeof(T) * nk), *gv2 = (T *)malloc(sizeof(T) * nv);
+  nan_fill(out2, (size_t)no), nan_fill(lse2, (size_t)nl), nan_fill(delta, (size_t)nl);
+  nan_fill(gq2, (size_t)nq), nan_fill(gk2, (size_t)nk), nan_fill(gv2, (size_t)nv);
+  ax_err e;
+  ax_status st = att_ref<T>::f(&d, q, k, v, mask, out, lse, &e);
+  if (!st) st = att_ref<T>::b(&d, q, k, v, mask, out, lse, dout, gq, gk, gv, &e);
+  att_args<T> a = att_args_of<T>(d);
+  a.q = q, a.k = k, a.v = v, a.mask = mask, a.o = out, a.lse_in = lse, a.dout = dout, a.delta = delta;
+  a.out = out2, a.lse = lse2, a.gq = gq2, a.gk = gk2, a.gv = gv2;
+  if (!st) {
+    ax_err e2;
+    st = att_check(&d, "attention", &e2);   /* the same checks pass */
+    if (!st) att_emulate_fwd(a);
+    if (!st) att_emulate_bwd(a);
+  }
+  const double ef = st ? INFINITY : fmax(nerr_v(out2, out, no), nerr_v(lse2, lse, nl));
+  const double eb = st ? INFINITY : fmax(nerr_v(gq2, gq, nq), fmax(nerr_v(gk2, gk, nk), nerr_v(gv2, gv, nv)));
+  const int f64 = sizeof(T) == 8;
+  if constexpr (sizeof(T) == 4) {
+    if (!st) {
+      const float *in[5] = {q, k, v, dout, mask}, *cpu[5] = {out, lse, gq, gk, gv}, *emu[5] = {out2, lse2, gq2, gk2, gv2};
+      att_vs_f64(d, mn, in, cpu, emu);
+    }
+  }
+  att_worst[f64][0] = fmax(att_worst[f64][0], ef);
+  att_worst[f64][1] = fmax(att_worst[f64][1], eb);
+  char what[200], detail[96];
+  snprintf(what, sizeof what, "attention %s b%lld h%lld t%lld s%lld d%lld dv%lld%s mask%d scale %g", f64 ? "f64" : "f32",
+           (long long)c.b, (long long)c.h, (long long)c.t, (long long)c.s, (long long)c.d, (long long)c.dv,
+           c.causal ? " causal" : "", c.mask, c.scale);
+  snprintf(detail, sizeof detail, "forward error %.3g, backward error %.3g (limit %g)", ef, eb, tol);
+  check(!st && ef <= tol && eb <= tol, what, st ? e.msg : detail);
+  if (getenv("ATT_VERBOSE")) printf("%s: %s\n", what, detail);
+  free(q), free(k), free(v), free(dout), free(mask), free(out), free(lse), free(gq), free(gk), free(gv);
+  free(out2), free(lse2), free(delta), free(gq2), free(gk2), free(gv2);
+}
+
+/* attention.cuh's att_check against the CPU rows' checks, status and message */
+static void att_check_checks(void) {
+  const ax_nn_attention_desc ok = {2, 2, 5, 7, 4, 3, 0.5, 0, 0, 0, 0, 0};
+  ax_nn_attention_desc bad[6] = {ok, ok, ok, ok, ok, ok};
+  bad[0].s = 0;
+  bad[1].dv = -1;
+  bad[2].scale = NAN;
+  bad[3].scale = INFINITY;
+  bad[4].mask_strided = 1, bad[4].mask_sh = -1;
+  bad[5].d = (1 << 20) + 1;
+  for (int i = 0; i < 6; i++) {
+    ax_err e1, e2, e3, e4;
+    ax_status s1 = ax_nn_attention_fwd_f32(&bad[i], NULL, NULL, NULL, NULL, NULL, NULL, &e1);
+    ax_status s2 = att_check(&bad[i], "attention", &e2);
+    ax_status s3 = ax_nn_attention_bwd_f64(&bad[i], NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &e3);
+    ax_status s4 = att_check(&bad[i], "attention backward", &e4);
+    char what[48];
+    snprintf(what, sizeof what, "attention check %d", i);
+    check(s1 && s1 == s2 && !strcmp(e1.msg, e2.msg) && s3 && s3 == s4 && !strcmp(e3.msg, e4.msg), what, s2 ? e2.msg : "accepted");
+  }
+  ax_err e;
+  check(att_check(&ok, "attention", &e) == AX_OK, "attention check ok", "a valid descriptor is refused");
+}
+
+static void att_checks(void) {
+  /* tiles: 32 rows x 64 columns; float LC = OC = 64, double 32 (attention.cuh) */
+  static const att_case cases[] = {
+      {1, 1, 1, 1, 1, 1, 0, 0, 1.0},          /* one query, one key */
+      {2, 3, 37, 53, 16, 24, 0, 0, 0.25},     /* t != s, d != dv, neither a tile multiple */
+      {1, 2, 70, 70, 64, 64, 1, 0, 0.125},    /* causal, square */
+      {1, 1, 100, 33, 65, 7, 0, 1, 0.3},      /* d over one contraction chunk; [t, s] mask, a row with no key */
+      {2, 1, 33, 129, 8, 70, 0, 3, 0.35},     /* dv over one output chunk (several grid.y blocks); key padding */
+      {2, 2, 50, 20, 12, 12, 1, 2, 0.3},      /* causal with t > s; strided [b, h, t, s] mask */
+      {1, 2, 20, 90, 12, 40, 1, 4, 0.3},      /* causal with t < s; [b, 1, t, s] mask */
+      {1, 1, 130, 200, 33, 97, 1, 1, 0.2},    /* causal + mask, several tiles both ways, d and dv odd */
+      {1, 1, 5, 300, 3, 2, 0, 0, -0.7},       /* negative scale, a long key sequence */
+      {1, 1, 9, 9, 4, 4, 0, 0, 0.0},          /* scale 0: uniform attention */
+      {1, 1, 64, 128, 32, 32, 1, 0, 0.2},     /* exact tile multiples */
+      {1, 2, 65, 80, 100, 10, 1, 1, 0.2},     /* causal: the last query tile is one row that sees key tile 64;
+                                                 d over one output chunk, dv not (dK-only blocks) */
+  };
+  for (const att_case &c : cases) {
+    att_trial<float>(c);
+    att_trial<double>(c);
+  }
+  att_check_checks();
+  printf("attention (host emulation of attention.cu): worst normalised error f32 forward %.3g backward %.3g, f64 forward %.3g "
+         "backward %.3g\n",
+         att_worst[0][0], att_worst[0][1], att_worst[1][0], att_worst[1][1]);
+  printf("attention float32 against float64 on the same inputs: CPU row forward %.3g backward %.3g, emulation forward %.3g "
+         "backward %.3g\n",
+         att_f32_exact[0][0], att_f32_exact[0][1], att_f32_exact[1][0], att_f32_exact[1][1]);
+}
+
 int main(void) {
   char desc[256];
   int tried[3] = {0, 0, 0};
@@ -306,6 +546,7 @@ int main(void) {
   optim_checks<double>();
   ce_checks<float>();
   ce_checks<double>();
+  att_checks();
   printf("test_cuda_host: %d passed, %d failed (%d max, %d avg, %d adaptive pooling geometries)\n", npass, nfail, tried[0],
          tried[1], tried[2]);
   return nfail ? 1 : 0;

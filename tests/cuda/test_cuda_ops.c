@@ -17,7 +17,7 @@
 /* the device under test: cuda:0, or the CPU itself for --cpu-self-check (every case must then
 ** pass: it checks the cases, their shapes and the harness on a machine without a GPU) */
 static ax_device CUDA0 = {AX_DEV_CUDA, 0};
-#define TC_MAXIN 6
+#define TC_MAXIN 7
 
 /* x on the device under test: an upload, or a CPU copy (never x itself) in the self-check */
 static ax_status to_dev(ax_tensor *x, ax_tensor **out, ax_err *e) {
@@ -78,6 +78,19 @@ static ax_tensor *boolmask(const int64_t *shape, int nd) {
   ax_tensor_release(t);
   ax_tensor_release(z);
   return o;
+}
+/* an additive attention mask [t, s]: about one cell in five -inf, all of row 1 (a query that sees
+** no key: out 0, lse -inf, no gradient), small finite values elsewhere */
+static ax_tensor *attmask(int64_t t, int64_t s, ax_dtype dt) {
+  ax_err e;
+  ax_tensor *o = NULL;
+  double *m = malloc(sizeof(double) * (size_t)(t * s));
+  if (!m) return NULL;
+  for (int64_t i = 0; i < t; i++)
+    for (int64_t j = 0; j < s; j++) m[i * s + j] = i == 1 || (i * 7 + j * 3) % 5 == 0 ? -INFINITY : 0.5 * sin((double)(i + 2 * j));
+  ax_status st = ax_tensor_from_f64(m, (int64_t[]){t, s}, 2, dt, &o, &e);
+  free(m);
+  return T(st, o, &e);
 }
 static ax_tensor *transposed(ax_tensor *t) {   /* a non-contiguous view with t's shape and values */
   ax_err e;
@@ -309,6 +322,35 @@ static void nn_cases(ax_dtype dt) {
     tcase w = {NNAME(AX_OP_CROSS_ENTROPY, "weight-ignore-smooth"), AX_OP_CROSS_ENTROPY, 3,
                {transposed(randn((int64_t[]){6, 5}, 2, dt)), randint(5, n6, 1), randpos(c5, 1, dt)}, {.iv = {2, 1}, .fv = {0.1}}, 1};
     run_case(&w);
+  }
+  {   /* attention (fv[0] scale, iv[0] causal): t != s, d != dv, sizes off the 32 x 64 tiles, a
+      ** strided q, causal, additive masks with -inf cells and a query row that sees no key, heads
+      ** wider than one contraction chunk (d 72) and than one output chunk (dv 80); gradients of q,
+      ** k and v through attention_backward, which also runs once directly with a mask */
+    tcase a = {NNAME(AX_OP_ATTENTION, "t5-s7-d3-dv4"), AX_OP_ATTENTION, 3,
+               {randn((int64_t[]){2, 2, 5, 3}, 4, dt), randn((int64_t[]){2, 2, 7, 3}, 4, dt), randn((int64_t[]){2, 2, 7, 4}, 4, dt)},
+               {.fv = {0.4}}, 3};
+    run_case(&a);
+    tcase c = {NNAME(AX_OP_ATTENTION, "causal-t37-strided"), AX_OP_ATTENTION, 3,
+               {transposed(randn((int64_t[]){1, 2, 37, 8}, 4, dt)), randn((int64_t[]){1, 2, 37, 8}, 4, dt), randn((int64_t[]){1, 2, 37, 8}, 4, dt)},
+               {.iv = {1}, .fv = {0.35}}, 3};
+    run_case(&c);
+    tcase m = {NNAME(AX_OP_ATTENTION, "mask-t33-s70-d20-dv40"), AX_OP_ATTENTION, 4,
+               {randn((int64_t[]){1, 2, 33, 20}, 4, dt), randn((int64_t[]){1, 2, 70, 20}, 4, dt), randn((int64_t[]){1, 2, 70, 40}, 4, dt),
+                attmask(33, 70, dt)},
+               {.fv = {0.2}}, 3};
+    run_case(&m);
+    tcase w = {NNAME(AX_OP_ATTENTION, "causal-mask-d72-dv80"), AX_OP_ATTENTION, 4,
+               {randn((int64_t[]){1, 1, 40, 72}, 4, dt), randn((int64_t[]){1, 1, 70, 72}, 4, dt), randn((int64_t[]){1, 1, 70, 80}, 4, dt),
+                attmask(40, 70, dt)},
+               {.iv = {1}, .fv = {0.12}}, 3};
+    run_case(&w);
+    tcase b = {NNAME(AX_OP_ATTENTION_BWD, "mask-t9-s11"), AX_OP_ATTENTION_BWD, 7,
+               {randn((int64_t[]){1, 2, 9, 6}, 4, dt), randn((int64_t[]){1, 2, 11, 6}, 4, dt), randn((int64_t[]){1, 2, 11, 5}, 4, dt),
+                randn((int64_t[]){1, 2, 9, 5}, 4, dt), randn((int64_t[]){1, 2, 9}, 3, dt), randn((int64_t[]){1, 2, 9, 5}, 4, dt),
+                attmask(9, 11, dt)},
+               {.fv = {0.3}}, 0};
+    run_case(&b);
   }
 #undef NNAME
 }
