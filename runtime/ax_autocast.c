@@ -1,8 +1,11 @@
 /* runtime/ax_autocast.c — mixed precision: the per-thread autocast state, the op lists that say what
 ** autocast does to each row (PyTorch's CUDA lists, one set for every device), and half-type inputs
-** of the neural rows, which are computed in float32 and stored back in the half type.
+** of the neural rows, which are computed in float32 and stored back in the half type; and the
+** process-wide float32 matmul precision (torch.set_float32_matmul_precision) that backends read.
 ** Invariant: every cast made here is an ordinary `cast` op, so autograd sees it and gradients reach
 ** float32 leaves in float32; nothing here writes a tensor in place. */
+#include <string.h>
+
 #include "ax_autograd.h"
 #if defined(__has_include) && !defined(AX_NO_NN_ROWS)   /* -DAX_NO_NN_ROWS: core rows only */
 #if __has_include("neural/ax_nn_dispatch.h")
@@ -134,4 +137,31 @@ ax_status ax_half_call(ax_kernel_fn fn, ax_op op, ax_tensor *const *in, int nin,
   autocast_dt = ac;
   ax_set_grad_enabled(was);
   return st;
+}
+
+/* ---- float32 matmul precision ---- */
+
+/* Process-wide, as PyTorch's: a setting of the program, read by every thread's kernels. */
+static int matmul_precision = AX_PRECISION_HIGHEST;
+
+int ax_float32_matmul_precision(void) { return __atomic_load_n(&matmul_precision, __ATOMIC_RELAXED); }
+
+void ax_set_float32_matmul_precision(int p) {
+  if (p != AX_PRECISION_HIGH && p != AX_PRECISION_MEDIUM) p = AX_PRECISION_HIGHEST;
+  __atomic_store_n(&matmul_precision, p, __ATOMIC_RELAXED);
+}
+
+static const char *const precision_names[] = {"highest", "high", "medium"};
+
+int ax_matmul_precision_parse(const char *name, ax_matmul_precision *out) {
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(name, precision_names[i])) {
+      *out = (ax_matmul_precision)i;
+      return 1;
+    }
+  return 0;
+}
+
+const char *ax_matmul_precision_name(ax_matmul_precision p) {
+  return (unsigned)p < 3 ? precision_names[p] : precision_names[0];
 }

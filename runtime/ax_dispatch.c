@@ -1,6 +1,7 @@
 /* runtime/ax_dispatch.c — the op table generated from AX_OP_LIST and the one generic entry
 ** ax_op_call: arity checks, autocast, device checks, kernel lookup (view rows share ax_view_kernels;
-** half inputs of neural rows go through ax_half_call), then autograd recording. Invariant: a missing kernel is AX_E_UNSUPPORTED, never a silent success. */
+** half inputs of neural rows go through ax_half_call unless the kernel table marks the row
+** half_native), then autograd recording. Invariant: a missing kernel is AX_E_UNSUPPORTED, never a silent success. */
 #include <string.h>
 
 #include "ax_autograd.h"
@@ -79,11 +80,13 @@ ax_status ax_op_call(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at
                         ax_shape_str(in[i]->shape, in[i]->ndim, sb, sizeof sb));
     }
   ax_kernel_fn fn = NULL;
+  int half_native = 0;   /* the kernel takes half inputs itself: no float32 round trip */
   if (row->is_view) {
     fn = ax_view_kernels[op];
   } else {
     const ax_kernel_table *kt = ax_backend_kernels(dev);
     fn = kt ? kt->fn[op] : NULL;
+    half_native = fn && kt->half_native[op];
     if (!fn && dev.type == AX_DEV_CPU) fn = ext_kernels[op];
   }
   if (!fn) {
@@ -93,7 +96,8 @@ ax_status ax_op_call(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at
   }
   static const ax_attrs none;
   if (!attrs) attrs = &none;
-  ax_status s = ax_half_inputs(op, in, nin) ? ax_half_call(fn, op, in, nin, attrs, out, err) : fn(in, nin, attrs, out, err);
+  ax_status s = !half_native && ax_half_inputs(op, in, nin) ? ax_half_call(fn, op, in, nin, attrs, out, err)
+                                                             : fn(in, nin, attrs, out, err);
   if (s) return s;
   if (row->differentiable && ax_grad_enabled()) {
     int need = 0;

@@ -148,7 +148,13 @@ typedef struct {
 /* A backend kernel: reads inputs, allocates and fills outputs (nout of the row). */
 typedef ax_status (*ax_kernel_fn)(ax_tensor *const *in, int nin, const ax_attrs *at,
                                   ax_tensor **out, ax_err *err);
-typedef struct { ax_kernel_fn fn[AX_OP_COUNT]; } ax_kernel_table;
+typedef struct {
+  ax_kernel_fn fn[AX_OP_COUNT];
+  /* 1 for a neural row whose kernel takes float16/bfloat16 inputs itself (cuDNN convolutions in the
+  ** half type): ax_op_call hands it the half inputs instead of computing in float32 through
+  ** ax_half_call. 0 (the default) keeps the float32 round trip. Core rows always take half types. */
+  unsigned char half_native[AX_OP_COUNT];
+} ax_kernel_table;
 const ax_kernel_table *ax_backend_kernels(ax_device d);   /* NULL when none */
 extern const ax_kernel_table ax_cpu_kernels;               /* runtime/cpu/kernels.c */
 extern const ax_kernel_fn ax_view_kernels[AX_OP_COUNT];     /* ax_view.c: the is_view rows */
@@ -252,5 +258,17 @@ int ax_autocast_inputs(ax_op op, ax_tensor *const *in, int nin, ax_tensor **cast
 int ax_half_inputs(ax_op op, ax_tensor *const *in, int nin);
 ax_status ax_half_call(ax_kernel_fn fn, ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at,
                        ax_tensor **out, ax_err *err);
+
+/* ---- float32 matmul precision (ax_autocast.c): torch.set_float32_matmul_precision, process-wide ----
+** "highest" (the default): float32 GEMMs and convolutions compute in full float32. "high" and
+** "medium": a backend may use TF32 tensor cores for float32 GEMMs and convolutions (CUDA: cuBLAS's
+** CUBLAS_COMPUTE_32F_FAST_TF32, cuDNN's default math); as PyTorch does on CUDA, "medium" behaves as
+** "high". The CPU kernels ignore it and stay exact. Half types and float64 are not affected. */
+typedef enum { AX_PRECISION_HIGHEST, AX_PRECISION_HIGH, AX_PRECISION_MEDIUM } ax_matmul_precision;
+int ax_float32_matmul_precision(void);                      /* an ax_matmul_precision */
+void ax_set_float32_matmul_precision(int p);                /* out-of-range values: highest */
+/* "highest" / "high" / "medium" to the enum (0 when the name is none of them), and back. */
+int ax_matmul_precision_parse(const char *name, ax_matmul_precision *out);
+const char *ax_matmul_precision_name(ax_matmul_precision p);
 
 #endif

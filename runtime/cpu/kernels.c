@@ -23,7 +23,7 @@ REDUCE(ARGMIN) REDUCE(NORM) REDUCE(PROD)
 SCAN(CUMSUM) SCAN(SOFTMAX) SCAN(LOG_SOFTMAX)
 
 #define K(E) [AX_OP_##E] = k_##E
-const ax_kernel_table ax_cpu_kernels = {{
+const ax_kernel_table ax_cpu_kernels = {.fn = {
     K(NEG), K(ABS), K(EXP), K(LOG), K(SQRT), K(RSQRT), K(SIN), K(COS), K(TANH), K(SIGMOID),
     K(RELU), K(GELU), K(SILU), K(ERF), K(FLOOR), K(CEIL), K(ROUND), K(SIGN), K(CLAMP),
     K(LOGICAL_NOT),
@@ -44,4 +44,4 @@ const ax_kernel_table ax_cpu_kernels = {{
 #ifdef AX_NN_CPU_KERNELS
     AX_NN_CPU_KERNELS
 #endif
-}};
+}};   /* .half_native: none (the neural rows compute half inputs in float32) */

@@ -30,7 +30,7 @@ const ax_kernel_table *ax_cuda_kernels(void);
 /* ---- the module interface ---- */
 
 /* Bump when ax_cuda_host or ax_cuda_module change meaning (a size change is caught anyway). */
-#define AX_CUDA_ABI 3
+#define AX_CUDA_ABI 4
 #define AX_CUDA_ENTRY "ax_cuda_module_open"
 #define AX_CUDA_MODULE_ENV "ANX_CUDA_MODULE"
 #define AX_CUDA_MODULE_FILE "libanx_cuda.so"
@@ -64,7 +64,8 @@ const ax_kernel_table *ax_cuda_kernels(void);
   X(ax_status, ax_nn_conv_transpose2d_out_size,                                                           \
     (const ax_nn_conv_transpose2d_desc *d, int64_t *oh, int64_t *ow, ax_err *err), (d, oh, ow, err))       \
   X(ax_status, ax_nn_pool2d_out_size, (const ax_nn_pool2d_desc *d, int64_t *oh, int64_t *ow, ax_err *err), \
-    (d, oh, ow, err))
+    (d, oh, ow, err))                                                                                     \
+  X(int, ax_float32_matmul_precision, (void), ())
 #define AX_CUDA_HOST_VOID_FNS(X)                                                                          \
   X(void, ax_tensor_release, (ax_tensor *t), (t))                                                         \
   X(void, ax_free, (void *p, size_t size), (p, size))

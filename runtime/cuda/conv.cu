@@ -12,10 +12,14 @@
 ** gradient) and running c unpadded. Bias and its gradient are own kernels (float64 sums).
 **
 ** Uses cuDNN's legacy convolution API (cudnnConvolutionForward and friends: deprecated in cuDNN
-** 9 in favour of the graph API, still shipped; see docs/cuda.md). Math is CUDNN_FMA_MATH (no
-** TF32), so float32 results stay within the CPU's rounding. The algorithm for each geometry is
-** chosen once by cudnnFind*AlgorithmEx (timed on the real buffers, workspace up to
-** CU_CONV_WORKSPACE) and kept in the context's cache.
+** 9 in favour of the graph API, still shipped; see docs/cuda.md). Types and math, as PyTorch's
+** cuDNN descriptors: float32 with CUDNN_FMA_MATH (no TF32, so results stay within the CPU's
+** rounding) unless ax_float32_matmul_precision() allows TF32, then CUDNN_DEFAULT_MATH (TF32 tensor
+** cores permitted); float16/bfloat16 data (the kernel table marks these rows half_native, so
+** autocast's half inputs arrive as they are) with float32 compute and CUDNN_TENSOR_OP_MATH; float64
+** with FMA math. The algorithm for each geometry and math type is chosen once by
+** cudnnFind*AlgorithmEx (timed on the real buffers, workspace up to CU_CONV_WORKSPACE) and kept in
+** the context's cache with the math type it was timed with.
 ** Invariant: same output shapes, dtypes and error texts as the CPU rows; sizes are checked by the
 ** runtime's ax_nn_conv2d_out_size / ax_nn_conv_transpose2d_out_size before cuDNN sees them. */
 #include <limits.h>
@@ -88,7 +92,29 @@ static void descs_free(dnn_descs *d) {
   memset(d, 0, sizeof *d);
 }
 
-static ax_status descs_make(const char *op, const conv_plan &p, cudnnDataType_t dt, dnn_descs *d, ax_err *err) {
+static int is_half(ax_dtype dt) { return dt == AX_FLOAT16 || dt == AX_BFLOAT16; }
+
+static cudnnDataType_t dnn_type(ax_dtype dt) {
+  switch (dt) {
+  case AX_FLOAT64: return CUDNN_DATA_DOUBLE;
+  case AX_FLOAT16: return CUDNN_DATA_HALF;
+  case AX_BFLOAT16: return CUDNN_DATA_BFLOAT16;
+  default: return CUDNN_DATA_FLOAT;
+  }
+}
+
+/* The math type a convolution of dtype dt may use (see the header). */
+static cudnnMathType_t dnn_math(ax_dtype dt) {
+  if (is_half(dt)) return CUDNN_TENSOR_OP_MATH;
+  if (dt == AX_FLOAT32 && ax_float32_matmul_precision() != AX_PRECISION_HIGHEST) return CUDNN_DEFAULT_MATH;
+  return CUDNN_FMA_MATH;
+}
+
+/* dt is the data type of x, w and y; the convolution computes in float32 for the half types
+** ("pseudo half"), in the data type otherwise. */
+static ax_status descs_make(const char *op, const conv_plan &p, cudnnDataType_t dt, cudnnMathType_t math, dnn_descs *d,
+                            ax_err *err) {
+  cudnnDataType_t compute = dt == CUDNN_DATA_DOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
   memset(d, 0, sizeof *d);
   cudnnStatus_t st;
   int n, c, h, w;
@@ -98,9 +124,9 @@ static ax_status descs_make(const char *op, const conv_plan &p, cudnnDataType_t 
       (st = cudnnSetTensor4dDescriptor(d->y, CUDNN_TENSOR_NCHW, dt, (int)p.n, (int)p.cout, (int)p.oh, (int)p.ow)) ||
       (st = cudnnSetFilter4dDescriptor(d->w, dt, CUDNN_TENSOR_NCHW, (int)p.cout, (int)(p.cin / p.groups), (int)p.kh, (int)p.kw)) ||
       (st = cudnnSetConvolution2dDescriptor(d->conv, (int)p.ph, (int)p.pw, (int)p.sh, (int)p.sw, (int)p.dh, (int)p.dw,
-                                            CUDNN_CROSS_CORRELATION, dt)) ||
+                                            CUDNN_CROSS_CORRELATION, compute)) ||
       (st = cudnnSetConvolutionGroupCount(d->conv, (int)p.groups)) ||
-      (st = cudnnSetConvolutionMathType(d->conv, CUDNN_FMA_MATH)) ||
+      (st = cudnnSetConvolutionMathType(d->conv, math)) ||
       (st = cudnnGetConvolution2dForwardOutputDim(d->conv, d->x, d->w, &n, &c, &h, &w))) {
     descs_free(d);
     return dnn_fail(err, op, st);
@@ -117,8 +143,8 @@ static ax_status descs_make(const char *op, const conv_plan &p, cudnnDataType_t 
 
 enum { CONV_FWD, CONV_BWD_DATA, CONV_BWD_FILTER };
 
-static void algo_key(int kind, cudnnDataType_t dt, const conv_plan &p, int64_t *k) {
-  const int64_t v[CU_CONV_KEY] = {kind, (int64_t)dt, p.n, p.cin, p.h, p.w, p.cout, p.kh,
+static void algo_key(int kind, cudnnMathType_t math, cudnnDataType_t dt, const conv_plan &p, int64_t *k) {
+  const int64_t v[CU_CONV_KEY] = {kind + 16 * (int64_t)math, (int64_t)dt, p.n, p.cin, p.h, p.w, p.cout, p.kh,
                                   p.kw, p.ph, p.pw, p.sh, p.sw, p.dh, p.dw, p.groups};
   memcpy(k, v, sizeof v);
 }
@@ -136,10 +162,13 @@ static void *find_workspace(ax_cuda_ctx *c, size_t *n) {
   return NULL;
 }
 
-template <typename Perf> static int best_of(const Perf *r, int nr, size_t limit, size_t *ws) {
+/* The fastest usable result and the math type it was timed with (kept as asked when that is FMA
+** math: the restriction that keeps float32 exact is never widened). */
+template <typename Perf> static int best_of(const Perf *r, int nr, size_t limit, cudnnMathType_t asked, size_t *ws, int *math) {
   for (int i = 0; i < nr; i++)   /* sorted fastest first */
     if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= limit) {
       *ws = r[i].memory;
+      *math = asked == CUDNN_FMA_MATH ? (int)asked : (int)r[i].mathType;
       return (int)r[i].algo;
     }
   return -1;
@@ -147,14 +176,16 @@ template <typename Perf> static int best_of(const Perf *r, int nr, size_t limit,
 
 /* The algorithm (and its workspace) for this kind and geometry: from the cache, else timed on
 ** the call's own buffers (an output buffer is overwritten by the trials, then by the real run). */
-static ax_status pick_algo(ax_cuda_ctx *c, const char *op, int kind, cudnnDataType_t dt, const conv_plan &p, const dnn_descs &d,
-                           const void *a, const void *b, void *out, int *algo, size_t *ws, ax_err *err) {
+static ax_status pick_algo(ax_cuda_ctx *c, const char *op, int kind, cudnnDataType_t dt, cudnnMathType_t asked, const conv_plan &p,
+                           const dnn_descs &d, const void *a, const void *b, void *out, int *algo, int *math, size_t *ws,
+                           ax_err *err) {
   int64_t key[CU_CONV_KEY];
-  algo_key(kind, dt, p, key);
+  algo_key(kind, asked, dt, p, key);
   pthread_mutex_lock(&c->dnn_mu);
   for (int i = 0; i < c->nalgos; i++)
     if (!memcmp(c->algos[i].key, key, sizeof key)) {
       *algo = c->algos[i].algo;
+      *math = c->algos[i].math;
       *ws = c->algos[i].workspace;
       pthread_mutex_unlock(&c->dnn_mu);
       return AX_OK;
@@ -168,17 +199,17 @@ static ax_status pick_algo(ax_cuda_ctx *c, const char *op, int kind, cudnnDataTy
     cudnnConvolutionFwdAlgoPerf_t r[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     st = cudnnFindConvolutionForwardAlgorithmEx(c->dnn, d.x, a, d.w, b, d.conv, d.y, out, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                                                 &nr, r, work, limit);
-    if (st == CUDNN_STATUS_SUCCESS) best = best_of(r, nr, limit, ws);
+    if (st == CUDNN_STATUS_SUCCESS) best = best_of(r, nr, limit, asked, ws, math);
   } else if (kind == CONV_BWD_DATA) {
     cudnnConvolutionBwdDataAlgoPerf_t r[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     st = cudnnFindConvolutionBackwardDataAlgorithmEx(c->dnn, d.w, a, d.y, b, d.conv, d.x, out,
                                                      CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &nr, r, work, limit);
-    if (st == CUDNN_STATUS_SUCCESS) best = best_of(r, nr, limit, ws);
+    if (st == CUDNN_STATUS_SUCCESS) best = best_of(r, nr, limit, asked, ws, math);
   } else {
     cudnnConvolutionBwdFilterAlgoPerf_t r[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     st = cudnnFindConvolutionBackwardFilterAlgorithmEx(c->dnn, d.x, a, d.y, b, d.conv, d.w, out,
                                                        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &nr, r, work, limit);
-    if (st == CUDNN_STATUS_SUCCESS) best = best_of(r, nr, limit, ws);
+    if (st == CUDNN_STATUS_SUCCESS) best = best_of(r, nr, limit, asked, ws, math);
   }
   if (work) cu_scratch_free(c, work, limit);
   if (st != CUDNN_STATUS_SUCCESS) return dnn_fail(err, op, st);
@@ -188,6 +219,7 @@ static ax_status pick_algo(ax_cuda_ctx *c, const char *op, int kind, cudnnDataTy
   int slot = c->nalgos < CU_CONV_ALGOS ? c->nalgos++ : (c->next_algo++ % CU_CONV_ALGOS);
   memcpy(c->algos[slot].key, key, sizeof key);
   c->algos[slot].algo = best;
+  c->algos[slot].math = *math;
   c->algos[slot].workspace = *ws;
   pthread_mutex_unlock(&c->dnn_mu);
   return AX_OK;
@@ -201,19 +233,27 @@ static ax_status dnn_run(ax_cuda_ctx *c, const char *op, int kind, ax_dtype dtyp
                          const void *b, void *out, ax_err *err) {
   ax_status s = dnn_handle(c, op, err);
   if (s) return s;
-  cudnnDataType_t dt = dtype == AX_FLOAT64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+  cudnnDataType_t dt = dnn_type(dtype);
+  cudnnMathType_t asked = dnn_math(dtype);
   dnn_descs d;
-  if ((s = descs_make(op, p, dt, &d, err))) return s;
-  int algo = 0;
+  if ((s = descs_make(op, p, dt, asked, &d, err))) return s;
+  int algo = 0, math = (int)asked;
   size_t wsn = 0;
   void *ws = NULL;
-  if ((s = pick_algo(c, op, kind, dt, p, d, a, b, out, &algo, &wsn, err))) goto done;
+  if ((s = pick_algo(c, op, kind, dt, asked, p, d, a, b, out, &algo, &math, &wsn, err))) goto done;
+  if (math != (int)asked) {   /* run the algorithm in the math type it was timed with */
+    cudnnStatus_t st = cudnnSetConvolutionMathType(d.conv, (cudnnMathType_t)math);
+    if (st != CUDNN_STATUS_SUCCESS) {
+      s = dnn_fail(err, op, st);
+      goto done;
+    }
+  }
   if (wsn && !(ws = cu_scratch(c, wsn))) {
     s = ax_err_set(err, AX_E_NOMEM, "%s: out of device memory for a %zu-byte cuDNN workspace", op, wsn);
     goto done;
   }
   {
-    const float one_f = 1, zero_f = 0;
+    const float one_f = 1, zero_f = 0;   /* float scaling factors for float32 and the half types */
     const double one_d = 1, zero_d = 0;
     const void *one = dtype == AX_FLOAT64 ? (const void *)&one_d : (const void *)&one_f;
     const void *zero = dtype == AX_FLOAT64 ? (const void *)&zero_d : (const void *)&zero_f;
@@ -236,6 +276,15 @@ done:
 
 /* ---------------- own kernels: explicit padding, bias, bias gradient ---------------- */
 
+/* element loads and stores of the four float types: float32/half types in float, float64 in double */
+static __device__ __forceinline__ float cv_ld(float v) { return v; }
+static __device__ __forceinline__ double cv_ld(double v) { return v; }
+static __device__ __forceinline__ float cv_ld(__half v) { return __half2float(v); }
+static __device__ __forceinline__ float cv_ld(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <typename T> __device__ __forceinline__ T cv_st(double v) { return (T)v; }
+template <> __device__ __forceinline__ __half cv_st<__half>(double v) { return __float2half_rn((float)v); }
+template <> __device__ __forceinline__ __nv_bfloat16 cv_st<__nv_bfloat16>(double v) { return __float2bfloat16_rn((float)v); }
+
 /* out [planes, h + top + bottom, w + left + right] = in [planes, h, w] surrounded by zeros (pad),
 ** or the inverse crop (crop = 1: in is the padded plane, out the inner one). */
 template <typename T>
@@ -249,14 +298,14 @@ __global__ void pad_planes(int64_t planes, int64_t h, int64_t w, int64_t top, in
       out[e] = in[pl * hp * wp + (y + top) * wp + x + left];
     } else {
       const int64_t y = r / wp - top, x = r % wp - left;
-      out[e] = y >= 0 && y < h && x >= 0 && x < w ? in[pl * h * w + y * w + x] : (T)0;
+      out[e] = y >= 0 && y < h && x >= 0 && x < w ? in[pl * h * w + y * w + x] : cv_st<T>(0.0);
     }
   }
 }
 
 template <typename T> __global__ void add_bias(int64_t total, int64_t ch, int64_t hw, const T *b, T *y) {
   for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < total; e += (int64_t)gridDim.x * blockDim.x)
-    y[e] += b[e / hw % ch];
+    y[e] = cv_st<T>(cv_ld(y[e]) + cv_ld(b[e / hw % ch]));
 }
 
 /* db[k] = sum over n and the plane of dy[n, k]: one block per channel, float64 sums */
@@ -264,18 +313,36 @@ template <typename T> __global__ void bias_grad(int64_t n, int64_t ch, int64_t h
   __shared__ double sh[CU_THREADS];
   for (int64_t k = blockIdx.x; k < ch; k += gridDim.x) {
     double s = 0;
-    for (int64_t j = threadIdx.x; j < n * hw; j += blockDim.x) s += (double)dy[(j / hw * ch + k) * hw + j % hw];
+    for (int64_t j = threadIdx.x; j < n * hw; j += blockDim.x) s += (double)cv_ld(dy[(j / hw * ch + k) * hw + j % hw]);
     s = cu_block_sum(s, sh);
-    if (threadIdx.x == 0) db[k] = (T)s;
+    if (threadIdx.x == 0) db[k] = cv_st<T>(s);
   }
 }
 
+/* The launchers, one instance per float type (CONV_TYPED picks it from an ax_dtype). */
 template <typename T>
 static void pad_launch(ax_cuda_ctx *c, const conv_plan &p, int64_t ch, int crop, const ax_tensor *in, ax_tensor *out) {
   int64_t total = p.n * ch * (crop ? p.h0 * p.w0 : p.h * p.w);
   pad_planes<T><<<cu_blocks(total), CU_THREADS, 0, c->stream>>>(p.n * ch, p.h0, p.w0, p.pad[0], p.pad[1], p.h, p.w, crop,
                                                                  CU_P(T, in), CU_P(T, out));
 }
+template <typename T> static void bias_launch(ax_cuda_ctx *c, ax_tensor *y, const ax_tensor *b) {
+  int64_t total = ax_numel(y), hw = y->shape[2] * y->shape[3];
+  add_bias<T><<<cu_blocks(total), CU_THREADS, 0, c->stream>>>(total, y->shape[1], hw, CU_P(T, b), CU_P(T, y));
+}
+template <typename T> static void bias_grad_launch(ax_cuda_ctx *c, const ax_tensor *dy, ax_tensor *db) {
+  int64_t ch = dy->shape[1], hw = dy->shape[2] * dy->shape[3];
+  bias_grad<T><<<cu_rows_grid(ch), CU_THREADS, 0, c->stream>>>(dy->shape[0], ch, hw, CU_P(T, dy), CU_P(T, db));
+}
+#define CONV_TYPED(dt, f, ...)                                  \
+  do {                                                          \
+    switch (dt) {                                               \
+    case AX_FLOAT64: f<double>(__VA_ARGS__); break;             \
+    case AX_FLOAT16: f<__half>(__VA_ARGS__); break;             \
+    case AX_BFLOAT16: f<__nv_bfloat16>(__VA_ARGS__); break;     \
+    default: f<float>(__VA_ARGS__); break;                      \
+    }                                                           \
+  } while (0)
 
 /* c's input as cuDNN reads it: x itself (retained) or a zero-padded copy */
 static ax_status plan_input(ax_cuda_ctx *c, const conv_plan &p, ax_tensor *x, ax_tensor **out, ax_err *err) {
@@ -286,8 +353,7 @@ static ax_status plan_input(ax_cuda_ctx *c, const conv_plan &p, ax_tensor *x, ax
   int64_t shape[4] = {p.n, p.cin, p.h, p.w};
   ax_status s = cu_new(shape, 4, x->dtype, out, err);
   if (s) return s;
-  if (x->dtype == AX_FLOAT32) pad_launch<float>(c, p, p.cin, 0, x, *out);
-  else pad_launch<double>(c, p, p.cin, 0, x, *out);
+  CONV_TYPED(x->dtype, pad_launch, c, p, p.cin, 0, x, *out);
   return cu_check(err, "conv2d");
 }
 
@@ -299,8 +365,7 @@ static ax_status data_grad(ax_cuda_ctx *c, const char *op, const conv_plan &p, a
   ax_status s = cu_new(shape, 4, dt, &dxp, err);
   if (!s) s = dnn_run(c, op, CONV_BWD_DATA, dt, p, cu_nn_data(w), cu_nn_data(dy), cu_nn_data(dxp), err);
   if (!s && p.explicit_pad && !(s = cu_new(inner, 4, dt, dx, err))) {
-    if (dt == AX_FLOAT32) pad_launch<float>(c, p, p.cin, 1, dxp, *dx);
-    else pad_launch<double>(c, p, p.cin, 1, dxp, *dx);
+    CONV_TYPED(dt, pad_launch, c, p, p.cin, 1, dxp, *dx);
     s = cu_check(err, op);
   } else if (!s) {
     *dx = ax_tensor_retain(dxp);
@@ -310,24 +375,36 @@ static ax_status data_grad(ax_cuda_ctx *c, const char *op, const conv_plan &p, a
 }
 
 static ax_status bias_add(ax_cuda_ctx *c, ax_tensor *y, ax_tensor *b, ax_err *err) {
-  int64_t total = ax_numel(y), hw = y->shape[2] * y->shape[3];
-  if (y->dtype == AX_FLOAT32) add_bias<float><<<cu_blocks(total), CU_THREADS, 0, c->stream>>>(total, y->shape[1], hw, CU_P(float, b), CU_P(float, y));
-  else add_bias<double><<<cu_blocks(total), CU_THREADS, 0, c->stream>>>(total, y->shape[1], hw, CU_P(double, b), CU_P(double, y));
+  CONV_TYPED(y->dtype, bias_launch, c, y, b);
   return cu_check(err, "conv2d bias");
 }
 
 static ax_status bias_backward(ax_cuda_ctx *c, ax_tensor *dy, ax_tensor **db, ax_err *err) {
-  int64_t ch = dy->shape[1], hw = dy->shape[2] * dy->shape[3], cs[1] = {ch};
+  int64_t cs[1] = {dy->shape[1]};
   ax_status s = cu_new(cs, 1, dy->dtype, db, err);
   if (s) return s;
-  if (dy->dtype == AX_FLOAT32)
-    bias_grad<float><<<cu_rows_grid(ch), CU_THREADS, 0, c->stream>>>(dy->shape[0], ch, hw, CU_P(float, dy), CU_P(float, *db));
-  else
-    bias_grad<double><<<cu_rows_grid(ch), CU_THREADS, 0, c->stream>>>(dy->shape[0], ch, hw, CU_P(double, dy), CU_P(double, *db));
+  CONV_TYPED(dy->dtype, bias_grad_launch, c, dy, *db);
   return cu_check(err, "conv2d bias gradient");
 }
 
 /* ---------------- rows ---------------- */
+
+/* The rows' dtype rule: the CPU's check (ax_nn.c's float_inputs) after ax_half_call's conversion,
+** in which half inputs count as float32; the computation then runs in in[0]'s type (so autocast's
+** half inputs stay half) and the other inputs are packed to it. */
+static ax_status conv_inputs(const char *op, ax_tensor *const *in, int nin, ax_dtype *dt, ax_err *err) {
+  ax_dtype d0 = in[0]->dtype, e0 = is_half(d0) ? AX_FLOAT32 : d0;
+  if (e0 != AX_FLOAT32 && e0 != AX_FLOAT64)
+    return ax_err_set(err, AX_E_DTYPE, "%s: input must be float32 or float64, got %s", op, ax_dtype_name(d0));
+  for (int i = 1; i < nin; i++) {
+    if (!in[i]) continue;
+    ax_dtype ei = is_half(in[i]->dtype) ? AX_FLOAT32 : in[i]->dtype;
+    if (ei != e0 && (ei == AX_FLOAT32 || ei == AX_FLOAT64))
+      return ax_err_set(err, AX_E_DTYPE, "%s: input is %s but argument %d is %s", op, ax_dtype_name(e0), i + 1, ax_dtype_name(ei));
+  }
+  *dt = d0;
+  return AX_OK;
+}
 
 /* ax_nn.c's conv_desc, for both rows; for the transposed row also the conv c it is the
 ** backward-data of (conv.c's nn_conv_transpose_as_conv, after the runtime validated it). */
@@ -384,14 +461,14 @@ static ax_status conv_fwd(int transpose, ax_cuda_ctx *c, ax_tensor *const *in, i
                           ax_err *err) {
   const char *op = transpose ? "conv_transpose2d" : "conv2d";
   if (nin < 2 || nin > 3) return ax_err_set(err, AX_E_VALUE, "%s: expects input, weight and an optional bias", op);
-  ax_status s = cu_nn_float_inputs(op, in, nin, err);
+  ax_dtype dt;
+  ax_status s = conv_inputs(op, in, nin, &dt, err);
   if (s) return s;
   ax_nn_conv2d_desc d;
   ax_nn_conv_transpose2d_desc t;
   ax_tensor *b = nin > 2 ? in[2] : NULL;
   conv_plan p;
   if ((s = conv_desc(op, in[0], in[1], b, at, transpose, &d, &t, err)) || (s = conv_c(op, transpose, &d, &t, &p, err))) return s;
-  ax_dtype dt = in[0]->dtype;
   ax_tensor *q[3], *xp = NULL;
   if ((s = cu_nn_packed(c, in, nin, dt, q, err))) return s;
   if (nin < 3) q[2] = NULL;
@@ -412,7 +489,8 @@ static ax_status conv_fwd(int transpose, ax_cuda_ctx *c, ax_tensor *const *in, i
 static ax_status conv_bwd(int transpose, ax_cuda_ctx *c, ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out,
                           ax_err *err) {
   const char *op = transpose ? "conv_transpose2d_backward" : "conv2d_backward";
-  ax_status s = cu_nn_float_inputs(op, in, nin, err);
+  ax_dtype dt;
+  ax_status s = conv_inputs(op, in, nin, &dt, err);
   if (s) return s;
   ax_nn_conv2d_desc d;
   ax_nn_conv_transpose2d_desc t;
@@ -425,7 +503,6 @@ static ax_status conv_bwd(int transpose, ax_cuda_ctx *c, ax_tensor *const *in, i
     return ax_err_set(err, AX_E_SHAPE, "%s: gradient must be [%lld, %lld, %lld, %lld]", op, (long long)p.n, (long long)yc,
                       (long long)yh, (long long)yw);
   int mask = (int)at->iv[12];
-  ax_dtype dt = in[0]->dtype;
   ax_tensor *q[3], *cin_t = NULL;
   if ((s = cu_nn_packed(c, in, 3, dt, q, err))) return s;
   ax_tensor *x = q[0], *w = q[1], *dy = q[2];

@@ -18,12 +18,13 @@ extern "C" {
 #include "alloc_cache.h"
 }
 
-/* A convolution algorithm chosen for one geometry (conv.cu): key = kind, dtype and the sizes. */
+/* A convolution algorithm chosen for one geometry (conv.cu): key = kind and math type, dtype and
+** the sizes; math is the cudnnMathType_t the algorithm was timed with (set before running it). */
 #define CU_CONV_KEY 16
 #define CU_CONV_ALGOS 64
 typedef struct {
   int64_t key[CU_CONV_KEY];
-  int algo;
+  int algo, math;
   size_t workspace;   /* bytes */
 } cu_conv_algo;
 

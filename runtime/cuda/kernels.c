@@ -27,7 +27,7 @@ REDUCE(ARGMIN) REDUCE(NORM) REDUCE(PROD)
 SCAN(CUMSUM) SCAN(SOFTMAX) SCAN(LOG_SOFTMAX)
 
 #define K(E) [AX_OP_##E] = k_##E
-const ax_kernel_table cu_kernels = {{
+const ax_kernel_table cu_kernels = {.fn = {
     K(NEG), K(ABS), K(EXP), K(LOG), K(SQRT), K(RSQRT), K(SIN), K(COS), K(TANH), K(SIGMOID),
     K(RELU), K(GELU), K(SILU), K(ERF), K(FLOOR), K(CEIL), K(ROUND), K(SIGN), K(CLAMP),
     K(LOGICAL_NOT),
@@ -66,5 +66,10 @@ const ax_kernel_table cu_kernels = {{
     [AX_OP_ADAM_STEP] = cuda_adam_step,
     [AX_OP_ATTENTION] = cuda_attention,
     [AX_OP_ATTENTION_BWD] = cuda_attention_bwd,
+#endif
+}, .half_native = {
+#ifdef AX_NN_ROWS_PRESENT
+    /* cuDNN runs these in float16/bfloat16 with float32 compute (conv.cu): no float32 round trip */
+    [AX_OP_CONV2D] = 1, [AX_OP_CONV2D_BWD] = 1, [AX_OP_CONV_TRANSPOSE2D] = 1, [AX_OP_CONV_TRANSPOSE2D_BWD] = 1,
 #endif
 }};

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vector>
+
 extern "C" {
 #include "ax_mem.h"
 #include "ax_ops.h"
@@ -536,6 +538,146 @@ static void att_checks(void) {
          att_f32_exact[0][0], att_f32_exact[0][1], att_f32_exact[1][0], att_f32_exact[1][1]);
 }
 
+/* ==== GEMM operand plans (gemm_plan.h, used by matmul.cu) ==========================================
+** Random batched matmuls over strided operands (row-major, transposed views, sliced rows, permuted or
+** broadcast batch dims, expanded rows): where cu_gemm_operand_of says cuBLAS can read an operand in
+** place, a reference that reads memory exactly as cublasGemmStridedBatchedEx does (column-major,
+** CUBLAS_OP_N/T, ld, batch strides) must give the naive matmul of the strided operands, and the
+** plan must satisfy cuBLAS's ld rules; layouts that are plain, transposed or sliced must be usable. */
+#include "gemm_plan.h"
+
+struct gemm_operand_t {
+  std::vector<double> buf;
+  int nd;
+  int64_t shape[6], stride[6];
+  int must_fit;   /* plain, transposed or sliced with one batch stride: never packed */
+};
+
+/* element (batch index over bsh, row r, col c) of an operand broadcast to bsh */
+static double gemm_at(const gemm_operand_t &o, const int64_t *bidx, int bnd, int64_t r, int64_t c) {
+  int64_t off = 0, own = o.nd - 2;
+  for (int i = 0; i < bnd; i++) {
+    int j = i - (bnd - (int)own);
+    if (j >= 0 && o.shape[j] != 1) off += bidx[i] * o.stride[j];
+  }
+  off += r * o.stride[o.nd - 2] + c * o.stride[o.nd - 1];
+  return o.buf[(size_t)off];
+}
+
+/* an operand of shape (own batch..., rows, cols) in one of five layouts */
+static gemm_operand_t gemm_make(const int64_t *own, int nown, int64_t rows, int64_t cols, int layout) {
+  gemm_operand_t o;
+  o.nd = nown + 2;
+  for (int i = 0; i < nown; i++) o.shape[i] = own[i];
+  o.shape[nown] = rows, o.shape[nown + 1] = cols;
+  int64_t pad = layout == 2 ? 3 : 0;   /* 2: sliced (row stride > cols) */
+  int64_t mat;
+  if (layout == 1) {   /* transposed view: column-major matrix */
+    o.stride[nown] = 1, o.stride[nown + 1] = rows;
+    mat = rows * cols;
+  } else if (layout == 4) {   /* expanded rows: row stride 0 */
+    o.stride[nown] = 0, o.stride[nown + 1] = 1;
+    mat = cols;
+  } else {
+    o.stride[nown] = cols + pad, o.stride[nown + 1] = 1;
+    mat = rows * (cols + pad);
+  }
+  /* batch dims: contiguous over the matrices, or (layout 3) the outer two swapped */
+  int64_t s = mat;
+  for (int i = nown - 1; i >= 0; i--) {
+    o.stride[i] = s;
+    s *= own[i];
+  }
+  if (layout == 3 && nown >= 2 && own[nown - 1] > 1 && own[nown - 2] > 1) {
+    o.stride[nown - 2] = mat;
+    o.stride[nown - 1] = mat * own[nown - 2];
+  }
+  o.buf.resize((size_t)(s > 0 ? s : 1));
+  for (auto &v : o.buf) v = urand() * 2 - 1;
+  o.must_fit = layout <= 2;
+  return o;
+}
+
+static void gemm_plan_checks(void) {
+  int usable = 0, packed = 0, folded = 0;
+  for (int t = 0; t < 3000; t++) {
+    int bnd = (int)irand(0, 3);
+    int64_t bsh[3], M = irand(1, 7), N = irand(1, 7), K = irand(1, 9), batch = 1;
+    for (int i = 0; i < bnd; i++) batch *= (bsh[i] = irand(1, 3));
+    /* each operand's own batch dims: a suffix of bsh, some of them 1 (broadcast) */
+    int64_t own[2][3];
+    int nown[2];
+    for (int k = 0; k < 2; k++) {
+      nown[k] = (int)irand(0, bnd);
+      for (int i = 0; i < nown[k]; i++) own[k][i] = urand() < 0.3 ? 1 : bsh[bnd - nown[k] + i];
+    }
+    int la = (int)irand(0, 4), lb = (int)irand(0, 4);
+    gemm_operand_t A = gemm_make(own[0], nown[0], M, K, la), B = gemm_make(own[1], nown[1], K, N, lb);
+    cu_gemm_operand oa, ob;
+    int fa = cu_gemm_operand_of(A.shape, A.stride, A.nd, bsh, bnd, &oa), fb = cu_gemm_operand_of(B.shape, B.stride, B.nd, bsh, bnd, &ob);
+    char what[160];
+    snprintf(what, sizeof what, "gemm plan M%lld N%lld K%lld batch %lld layouts %d/%d", (long long)M, (long long)N, (long long)K,
+             (long long)batch, la, lb);
+    /* a single batch stride exists whenever the own batch dims are not broadcast against a larger bsh */
+    int one_stride_a = 1, one_stride_b = 1;
+    for (int i = 0; i < nown[0]; i++) one_stride_a &= own[0][i] == bsh[bnd - nown[0] + i] || batch == 1;
+    for (int i = 0; i < nown[1]; i++) one_stride_b &= own[1][i] == bsh[bnd - nown[1] + i] || batch == 1;
+    one_stride_a &= nown[0] == bnd || nown[0] == 0 || batch == 1;
+    one_stride_b &= nown[1] == bnd || nown[1] == 0 || batch == 1;
+    if ((A.must_fit && one_stride_a && !fa) || (B.must_fit && one_stride_b && !fb)) {
+      check(0, what, "a plain, transposed or sliced operand with one batch stride was refused");
+      continue;
+    }
+    if (!fa || !fb) {
+      packed++;
+      continue;
+    }
+    usable++;
+    cu_gemm_plan p;
+    cu_gemm_plan_make(M, N, K, batch, &oa, &ob, &p);
+    folded += p.batch == 1 && batch > 1;
+    /* cuBLAS's rules: lda >= (transa ? k : m), ldb >= (transb ? n : k), ldc >= m, all >= 1 */
+    int ok = p.a.ld >= (p.a.trans ? p.k : p.m) && p.b.ld >= (p.b.trans ? p.n : p.k) && p.ldc >= p.m && p.a.ld >= 1 && p.b.ld >= 1;
+    /* the reference: memory read as cuBLAS reads it; cuBLAS's A is our B, its B our A */
+    std::vector<double> C((size_t)(batch * M * N), NAN);
+    for (int64_t bi = 0; bi < p.batch && ok; bi++)
+      for (int64_t i = 0; i < p.m && ok; i++)
+        for (int64_t j = 0; j < p.n && ok; j++) {
+          double s = 0;
+          for (int64_t k = 0; k < p.k; k++) {
+            int64_t ia = bi * p.a.bstride + (p.a.trans ? k + i * p.a.ld : i + k * p.a.ld);
+            int64_t ib = bi * p.b.bstride + (p.b.trans ? j + k * p.b.ld : k + j * p.b.ld);
+            if (ia < 0 || ia >= (int64_t)B.buf.size() || ib < 0 || ib >= (int64_t)A.buf.size()) {
+              ok = 0;
+              break;
+            }
+            s += B.buf[(size_t)ia] * A.buf[(size_t)ib];
+          }
+          C[(size_t)(bi * p.cstride + i + j * p.ldc)] = s;
+        }
+    double worst = 0;
+    int64_t bidx[3] = {0, 0, 0};
+    for (int64_t b = 0; b < batch && ok; b++) {
+      for (int64_t r = 0, q = b; r < bnd; r++) {   /* b as an index over bsh, row-major */
+        int i = bnd - 1 - (int)r;
+        bidx[i] = q % bsh[i];
+        q /= bsh[i];
+      }
+      for (int64_t r = 0; r < M; r++)
+        for (int64_t c = 0; c < N; c++) {
+          double s = 0;
+          for (int64_t k = 0; k < K; k++) s += gemm_at(A, bidx, bnd, r, k) * gemm_at(B, bidx, bnd, k, c);
+          double d = fabs(C[(size_t)((b * M + r) * N + c)] - s);
+          if (!(d <= worst)) worst = d;   /* NaN (an element never written) counts */
+        }
+    }
+    check(ok && worst <= 1e-12, what, ok ? "the planned GEMM differs from the matmul" : "cuBLAS's ld rules broken or a read out of bounds");
+  }
+  printf("gemm plans: %d in place (%d batches folded into one GEMM), %d packed\n", usable, folded, packed);
+  check(usable > 1000 && folded > 50, "gemm plan coverage", "too few in-place or folded plans were drawn");
+}
+/* ==== end of GEMM operand plans ==== */
+
 int main(void) {
   char desc[256];
   int tried[3] = {0, 0, 0};
@@ -547,6 +689,7 @@ int main(void) {
   ce_checks<float>();
   ce_checks<double>();
   att_checks();
+  gemm_plan_checks();
   printf("test_cuda_host: %d passed, %d failed (%d max, %d avg, %d adaptive pooling geometries)\n", npass, nfail, tried[0],
          tried[1], tried[2]);
   return nfail ? 1 : 0;

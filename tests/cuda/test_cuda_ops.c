@@ -607,6 +607,179 @@ static void all_cases(ax_dtype dt) {
 #undef NAME
 }
 
+/* ==== tensor-core paths (issue #5): half-type GEMM, CUBLAS_OP_T / strided operands, TF32 ==========
+** Each layout is built twice from one CPU float32 tensor: the reference is the CPU's float32 matmul of
+** the float32 views; the device gets the same view of a copy in the type under test (a transposed
+** view is passed to cuBLAS with CUBLAS_OP_T, a sliced one with its row stride, a batch of
+** [B, T, C] @ [C, D] folds into one GEMM, a broadcast that has no single batch stride is packed).
+** Float32 under "highest" must match within 1e-6; float16/bfloat16 (cublasGemmEx, float32
+** accumulation) and float32 under "high" (TF32) within 1e-2 of the float32 reference. On a GPU,
+** TF32 must also be seen to act: a 256 x 512 x 256 GEMM under "high" differs from the CPU by more
+** than 1e-5 (the TF32 inputs keep 10 mantissa bits; NVIDIA_TF32_OVERRIDE=0 would turn it off).
+** Convolutions: float16/bfloat16 inputs reach cuDNN as they are (the rows are half_native) and are
+** compared with the CPU's half semantics (computed in float32, rounded once); float32 under "high"
+** within 1e-2. */
+typedef enum { TCV_PLAIN, TCV_T, TCV_SLICE_COLS, TCV_SLICE_ROWS, TCV_EXPAND_ROWS } tc_view;
+
+/* x (any device) seen through view v: TCV_T swaps the last two dims, the slices drop 3 leading
+** columns / 2 leading rows (so the stored tensor is bigger), TCV_EXPAND_ROWS repeats a 1-row matrix
+** 6 times (row stride 0). */
+static ax_tensor *tc_view_of(ax_tensor *x, tc_view v, ax_err *e) {
+  ax_tensor *o = NULL;
+  int nd = x->ndim;
+  ax_status s = AX_OK;
+  switch (v) {
+  case TCV_T: s = ax_transpose(x, nd - 2, nd - 1, &o, e); break;
+  case TCV_SLICE_COLS: s = ax_slice(x, nd - 1, 3, x->shape[nd - 1], 1, &o, e); break;
+  case TCV_SLICE_ROWS: s = ax_slice(x, nd - 2, 2, x->shape[nd - 2], 1, &o, e); break;
+  case TCV_EXPAND_ROWS: {
+    int64_t sh[AX_MAX_DIMS];
+    memcpy(sh, x->shape, sizeof(int64_t) * (size_t)nd);
+    sh[nd - 2] = 6;
+    s = ax_expand(x, sh, nd, &o, e);
+    break;
+  }
+  default: o = ax_tensor_retain(x);
+  }
+  return s ? NULL : o;
+}
+
+/* The normalised error of op(view(a), view(b)) on the device in dtype dt against the CPU's float32
+** result (the device result cast to float32); -1 on a failure (message in e). */
+static double tc_err_vs_f32(ax_op op, ax_tensor *a, tc_view va, ax_tensor *b, tc_view vb, const ax_attrs *at, ax_dtype dt,
+                            ax_err *e) {
+  ax_tensor *ca = NULL, *cb = NULL, *ref[AX_MAX_OUTPUTS] = {0}, *ha = NULL, *hb = NULL, *da = NULL, *db = NULL, *ga = NULL,
+            *gb = NULL, *got[AX_MAX_OUTPUTS] = {0}, *g32 = NULL;
+  double r = -1;
+  ax_tensor *cin[2], *gin[2];
+  if (!(ca = tc_view_of(a, va, e)) || !(cb = tc_view_of(b, vb, e))) goto done;
+  cin[0] = ca, cin[1] = cb;
+  if (ax_op_call(op, cin, 2, at, ref, e)) goto done;
+  if (ax_cast(a, dt, &ha, e) || ax_cast(b, dt, &hb, e) || to_dev(ha, &da, e) || to_dev(hb, &db, e)) goto done;
+  if (!(ga = tc_view_of(da, va, e)) || !(gb = tc_view_of(db, vb, e))) goto done;
+  gin[0] = ga, gin[1] = gb;
+  if (ax_op_call(op, gin, 2, at, got, e)) goto done;
+  if (got[0]->dtype != dt) {
+    snprintf(e->msg, sizeof e->msg, "result is %s, expected %s", ax_dtype_name(got[0]->dtype), ax_dtype_name(dt));
+    goto done;
+  }
+  if (ax_cast(got[0], AX_FLOAT32, &g32, e)) goto done;
+  r = nerr(ref[0], g32, e);
+done:;
+  ax_tensor *all[] = {ca, cb, ha, hb, da, db, ga, gb, g32};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) ax_tensor_release(all[i]);
+  for (int k = 0; k < AX_MAX_OUTPUTS; k++) {
+    ax_tensor_release(ref[k]);
+    ax_tensor_release(got[k]);
+  }
+  return r;
+}
+
+static void tensor_core_cases(void) {
+  static const struct {
+    const char *name;
+    int64_t a[4], b[4];
+    int na, nb;
+    tc_view va, vb;
+  } L[] = {
+      {"nn", {37, 64}, {64, 29}, 2, 2, TCV_PLAIN, TCV_PLAIN},
+      {"tn (A transposed: OP_T)", {64, 37}, {64, 29}, 2, 2, TCV_T, TCV_PLAIN},
+      {"nt (B transposed: OP_T)", {37, 64}, {29, 64}, 2, 2, TCV_PLAIN, TCV_T},
+      {"tt", {64, 37}, {29, 64}, 2, 2, TCV_T, TCV_T},
+      {"sliced (row stride > cols)", {37, 67}, {66, 29}, 2, 2, TCV_SLICE_COLS, TCV_SLICE_ROWS},
+      {"batch folded [4,12,64]@[64,29]", {4, 12, 64}, {64, 29}, 3, 2, TCV_PLAIN, TCV_PLAIN},
+      {"batch q@k^T [2,3,16,32]@T[2,3,20,32]", {2, 3, 16, 32}, {2, 3, 20, 32}, 4, 4, TCV_PLAIN, TCV_T},
+      {"batch A^T [3,8,32]^T@[3,8,5]", {3, 8, 32}, {3, 8, 5}, 3, 3, TCV_T, TCV_PLAIN},
+      {"broadcast packed [2,1,8,32]@[3,32,8]", {2, 1, 8, 32}, {3, 32, 8}, 4, 3, TCV_PLAIN, TCV_PLAIN},
+      {"M=1", {1, 64}, {64, 7}, 2, 2, TCV_PLAIN, TCV_PLAIN},
+      {"N=1 transposed", {5, 64}, {1, 64}, 2, 2, TCV_PLAIN, TCV_T},
+      {"expanded rows (stride 0: packed)", {1, 64}, {64, 9}, 2, 2, TCV_EXPAND_ROWS, TCV_PLAIN},
+  };
+  const ax_dtype types[3] = {AX_FLOAT32, AX_FLOAT16, AX_BFLOAT16};
+  char name[128];
+  ax_err e = {0};
+  int before = npass + nfail;
+  for (size_t i = 0; i < sizeof L / sizeof *L; i++) {
+    ax_tensor *a = randn(L[i].a, L[i].na, AX_FLOAT32), *b = randn(L[i].b, L[i].nb, AX_FLOAT32);
+    for (int t = 0; t < 3; t++)
+      for (int tf32 = 0; tf32 < (types[t] == AX_FLOAT32 ? 2 : 1); tf32++) {
+        ax_set_float32_matmul_precision(tf32 ? AX_PRECISION_HIGH : AX_PRECISION_HIGHEST);
+        snprintf(name, sizeof name, "matmul/%s/%s%s", L[i].name, ax_dtype_name(types[t]), tf32 ? "/tf32" : "");
+        double r = a && b ? tc_err_vs_f32(AX_OP_MATMUL, a, L[i].va, b, L[i].vb, NULL, types[t], &e) : -1;
+        report("tensor-core", name, r, types[t] == AX_FLOAT32 && !tf32 ? 1e-6 : 1e-2, e.msg);
+      }
+    ax_set_float32_matmul_precision(AX_PRECISION_HIGHEST);
+    ax_tensor_release(a);
+    ax_tensor_release(b);
+  }
+  /* TF32 acts on the device (not in the self-check: the CPU ignores the setting) */
+  {
+    ax_tensor *a = randn((int64_t[]){256, 512}, 2, AX_FLOAT32), *b = randn((int64_t[]){512, 256}, 2, AX_FLOAT32);
+    double r[2];
+    for (int tf32 = 0; tf32 < 2; tf32++) {
+      ax_set_float32_matmul_precision(tf32 ? AX_PRECISION_HIGH : AX_PRECISION_HIGHEST);
+      r[tf32] = a && b ? tc_err_vs_f32(AX_OP_MATMUL, a, TCV_PLAIN, b, TCV_PLAIN, NULL, AX_FLOAT32, &e) : -1;
+    }
+    ax_set_float32_matmul_precision(AX_PRECISION_HIGHEST);
+    report("tensor-core", "matmul/256x512x256/float32/highest", r[0], 1e-6, e.msg);
+    report("tensor-core", "matmul/256x512x256/float32/tf32", r[1], 1e-2, e.msg);
+    if (CUDA0.type != AX_DEV_CPU && r[1] >= 0) {
+      printf("tf32: normalised error of a 256x512x256 float32 GEMM: %.3g under \"high\", %.3g under \"highest\"\n", r[1], r[0]);
+      report("tensor-core", "matmul/tf32 acts (error under \"high\" > 1e-5)", r[1] > 1e-5 ? 0 : -1, 0,
+             "TF32 changed nothing: is NVIDIA_TF32_OVERRIDE=0 set?");
+    }
+    ax_tensor_release(a);
+    ax_tensor_release(b);
+  }
+  /* half-type matmul against the CPU's half semantics, forward and gradients (run_case: tol_of) */
+  for (int h = 1; h < 3; h++) {
+    const char *dn = ax_dtype_name(types[h]);
+    snprintf(name, sizeof name, "matmul/%s/bcast-transposed", dn);
+    tcase a = {name, AX_OP_MATMUL, 2, {randn((int64_t[]){2, 3, 64}, 3, types[h]), transposed(randn((int64_t[]){64, 7}, 2, types[h]))}, {.keepdim = 0}, 1};
+    run_case(&a);
+    char name2[128];
+    snprintf(name2, sizeof name2, "matmul/%s/batch-bcast", dn);
+    tcase b = {name2, AX_OP_MATMUL, 2, {randn((int64_t[]){3, 64}, 2, types[h]), randn((int64_t[]){2, 1, 64, 5}, 4, types[h])}, {.keepdim = 0}, 1};
+    run_case(&b);
+  }
+#ifdef TC_NN_ROWS
+  /* convolutions: half inputs straight to cuDNN (half_native rows), against the CPU's half rows */
+  for (int h = 1; h < 3; h++) {
+    const ax_dtype dt = types[h];
+    const char *dn = ax_dtype_name(dt);
+    snprintf(name, sizeof name, "conv2d/pad1-bias/%s", dn);
+    tcase a = {name, AX_OP_CONV2D, 3, {randn((int64_t[]){2, 4, 7, 6}, 4, dt), randn((int64_t[]){5, 4, 3, 3}, 4, dt), randn((int64_t[]){5}, 1, dt)},
+               {.iv = {1, 1, 1, 1, 1, 1, 1, 1, 1}}, 3};
+    run_case(&a);
+    char n2[128], n3[128];
+    snprintf(n2, sizeof n2, "conv2d/asym-groups-dil/%s", dn);
+    tcase b = {n2, AX_OP_CONV2D, 3, {transposed(randn((int64_t[]){2, 4, 7, 6}, 4, dt)), randn((int64_t[]){6, 2, 3, 2}, 4, dt), randn((int64_t[]){6}, 1, dt)},
+               {.iv = {2, 1, 1, 0, 2, 1, 1, 2, 2}}, 3};
+    run_case(&b);
+    snprintf(n3, sizeof n3, "conv_transpose2d/s2-outpad/%s", dn);
+    tcase c = {n3, AX_OP_CONV_TRANSPOSE2D, 3, {randn((int64_t[]){2, 4, 5, 4}, 4, dt), randn((int64_t[]){4, 3, 3, 2}, 4, dt), randn((int64_t[]){3}, 1, dt)},
+               {.iv = {2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0}}, 3};
+    run_case(&c);
+  }
+  {   /* float32 convolution with TF32 allowed, against the exact CPU result */
+    ax_tensor *x = randn((int64_t[]){4, 16, 12, 12}, 4, AX_FLOAT32), *w = randn((int64_t[]){32, 16, 3, 3}, 4, AX_FLOAT32);
+    ax_attrs at = {.iv = {1, 1, 1, 1, 1, 1, 1, 1, 1}};
+    for (int tf32 = 0; tf32 < 2; tf32++) {
+      ax_set_float32_matmul_precision(tf32 ? AX_PRECISION_HIGH : AX_PRECISION_HIGHEST);
+      double r = x && w ? tc_err_vs_f32(AX_OP_CONV2D, x, TCV_PLAIN, w, TCV_PLAIN, &at, AX_FLOAT32, &e) : -1;
+      report("tensor-core", tf32 ? "conv2d/float32/tf32" : "conv2d/float32/highest", r, tf32 ? 1e-2 : 1e-6, e.msg);
+      if (tf32 && CUDA0.type != AX_DEV_CPU && r >= 0)   /* cuDNN may still pick an FMA kernel: reported, not required */
+        printf("tf32: normalised error of a float32 conv2d under \"high\": %.3g\n", r);
+    }
+    ax_set_float32_matmul_precision(AX_PRECISION_HIGHEST);
+    ax_tensor_release(x);
+    ax_tensor_release(w);
+  }
+#endif
+  printf("tensor-core cases: %d checks\n", npass + nfail - before);
+}
+/* ==== end of the tensor-core paths ==== */
+
 int main(int argc, char **argv) {
   const ax_backend *be;
   ax_err e;
@@ -631,6 +804,7 @@ int main(int argc, char **argv) {
   random_cases(AX_FLOAT64);
   amp_cases();
 #endif
+  tensor_core_cases();   /* #5: half-type GEMM and convolutions, CUBLAS_OP_T operands, TF32 */
   /* rows the table leaves empty: reported, so the gap stays visible */
   int empty = 0;
   for (int op = 0; op < AX_OP_COUNT && !self; op++)
