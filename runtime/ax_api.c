@@ -280,6 +280,22 @@ ax_status ax_to(ax_tensor *x, ax_device dev, ax_tensor **out, ax_err *err) {
   ax_attrs a = {.device = dev};
   return call1(AX_OP_COPY, x, &a, out, err);
 }
+ax_status ax_host_copy(ax_tensor *x, ax_tensor **out, ax_err *err) {
+  if (x->storage->device.type == AX_DEV_CPU) {
+    *out = ax_tensor_retain(x);
+    return AX_OK;
+  }
+  /* a download, not an op of the program: no autograd node, no autocast */
+  int grad = ax_grad_enabled();
+  ax_dtype ac = ax_autocast_dtype();
+  ax_set_grad_enabled(0);
+  ax_autocast_set(AX_NDTYPES);
+  ax_attrs a = {.device = AX_CPU};
+  ax_status s = call1(AX_OP_COPY, x, &a, out, err);
+  ax_set_grad_enabled(grad);
+  ax_autocast_set(ac);
+  return s;
+}
 ax_status ax_contiguous(ax_tensor *x, ax_tensor **out, ax_err *err) {
   if (ax_is_contiguous(x)) {
     *out = ax_tensor_retain(x);

@@ -1,4 +1,5 @@
-/* runtime/ax_create.c — creation (zeros ones full arange linspace eye *_like, fill_) and random
+/* runtime/ax_create.c — creation (zeros ones full arange linspace eye *_like), in-place writes
+** (fill_, copy_: on a device composed of rows, see device_copy_) and random
 ** tensors from one Philox 4x32-10 generator (Salmon et al., SC'11), as PyTorch and JAX use.
 ** Invariant: element i of a random tensor depends only on (seed, offset at the call, i), so
 ** results do not depend on threading, and ax_seed(n) makes runs bit-reproducible. */
@@ -6,8 +7,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "ax_autograd.h"
 #include "ax_mem.h"
-#include "ax_ops.h"
 #include "cpu/cpu.h"
 
 /* ---------------- filling ---------------- */
@@ -27,9 +28,118 @@ static void fill_block(void *vctx, char **p, const int64_t *st, int64_t n) {
   }
 }
 
+/* ---------------- in-place writes on a device ----------------
+** No backend row writes into an existing tensor, so a write into a tensor on a device computes the
+** new contents of its whole storage with rows every backend has (copy, slice_scatter, scatter), and
+** the storage then takes that fresh buffer (the old one is freed): every view of the storage sees
+** the write, as after an in-place kernel, and no host code touches device memory. */
+
+/* autograd and autocast off while a write is composed of rows (restored by quiet_end) */
+typedef struct { int grad; ax_dtype autocast; } quiet_state;
+static quiet_state quiet_begin(void) {
+  quiet_state q = {ax_grad_enabled(), ax_autocast_dtype()};
+  ax_set_grad_enabled(0);
+  ax_autocast_set(AX_NDTYPES);
+  return q;
+}
+static void quiet_end(quiet_state q) {
+  ax_set_grad_enabled(q.grad);
+  ax_autocast_set(q.autocast);
+}
+
+static int spans_storage(const ax_tensor *t) {
+  return t->offset == 0 && ax_is_contiguous(t) && (size_t)ax_numel(t) * ax_dtype_size(t->dtype) == t->storage->nbytes;
+}
+
+/* dst takes fresh's buffer: fresh is a temporary nobody else holds, of dst's size and device. */
+static ax_status take_buffer(ax_storage *dst, ax_tensor *fresh, ax_err *err) {
+  ax_storage *s = fresh->storage;
+  if (s->refc != 1 || s->nbytes != dst->nbytes || s->be != dst->be || !ax_device_eq(s->device, dst->device))
+    return ax_err_set(err, AX_E_RUNTIME, "copy_: internal error: the new contents do not fit the storage");
+  void *p = dst->data;
+  dst->data = s->data;
+  s->data = p;
+  return AX_OK;
+}
+
+/* t's whole storage as a 1-d tensor of t's dtype (shares the storage). */
+static ax_status storage_flat(ax_tensor *t, ax_tensor **out, ax_err *err) {
+  size_t es = ax_dtype_size(t->dtype);
+  if (t->storage->nbytes % es)
+    return ax_err_set(err, AX_E_RUNTIME, "copy_: internal error: storage of %zu bytes holds no whole %s elements",
+                      t->storage->nbytes, ax_dtype_name(t->dtype));
+  ax_tensor *f = ax_header_alloc();
+  if (!f) return ax_err_set(err, AX_E_NOMEM, "copy_: out of memory");
+  memset(f, 0, sizeof *f);
+  f->refc = 1;
+  f->storage = t->storage;
+  t->storage->refc++;
+  f->ndim = 1;
+  f->shape[0] = (int64_t)(t->storage->nbytes / es);
+  f->stride[0] = 1;
+  f->dtype = t->dtype;
+  *out = f;
+  return AX_OK;
+}
+
+/* The storage positions (elements) of t's elements in row-major order: int64 [numel] on the CPU. */
+static ax_status positions(const ax_tensor *t, ax_tensor **out, ax_err *err) {
+  int64_t n = ax_numel(t), idx[AX_MAX_DIMS] = {0};
+  ax_status s = ax_tensor_empty(&n, 1, AX_INT64, AX_CPU, out, err);
+  if (s) return s;
+  int64_t *d = (int64_t *)cpu_base(*out);
+  for (int64_t k = 0; k < n; k++) {
+    int64_t off = t->offset;
+    for (int i = 0; i < t->ndim; i++) off += idx[i] * t->stride[i];
+    d[k] = off;
+    for (int i = t->ndim - 1; i >= 0; i--) {
+      if (++idx[i] < t->shape[i]) break;
+      idx[i] = 0;
+    }
+  }
+  return AX_OK;
+}
+
+/* dst (on a device) = src broadcast and converted; src anywhere (a CPU src is uploaded). */
+static ax_status device_copy_(ax_tensor *dst, ax_tensor *src, ax_err *err) {
+  ax_device dev = dst->storage->device;
+  int64_t n = ax_numel(dst);
+  ax_tensor *a = NULL, *b = NULL, *c = NULL, *vals = NULL, *flat = NULL, *pos = NULL, *dpos = NULL, *fresh = NULL;
+  quiet_state q = quiet_begin();
+  ax_status s = ax_to(src, dev, &a, err);
+  if (!s) s = ax_cast(a, dst->dtype, &b, err);
+  if (!s) s = ax_expand(b, dst->shape, dst->ndim, &c, err);
+  if (!s && n > 0) {
+    if (spans_storage(dst)) {
+      s = ax_copy(c, &fresh, err);   /* the common case: a whole tensor (optimizer state, fill_) */
+    } else {
+      s = storage_flat(dst, &flat, err);
+      if (!s) s = ax_reshape(c, &n, 1, &vals, err);
+      if (!s && ax_is_contiguous(dst)) {   /* one run of the storage: x[i] = ... on a row-major x */
+        s = ax_slice_scatter(flat, vals, 0, dst->offset, dst->offset + n, 1, &fresh, err);
+      } else {
+        if (!s) s = positions(dst, &pos, err);
+        if (!s) s = ax_to(pos, dev, &dpos, err);
+        if (!s) s = ax_scatter(flat, 0, dpos, vals, &fresh, err);
+      }
+    }
+    if (!s) s = take_buffer(dst->storage, fresh, err);
+  }
+  quiet_end(q);
+  ax_tensor *tmp[] = {a, b, c, vals, flat, pos, dpos, fresh};
+  for (size_t i = 0; i < sizeof tmp / sizeof tmp[0]; i++) ax_tensor_release(tmp[i]);
+  if (!s) dst->storage->version++;
+  return s;
+}
+
 ax_status ax_fill_(ax_tensor *t, double v, ax_err *err) {
-  if (t->storage->device.type != AX_DEV_CPU)
-    return ax_err_set(err, AX_E_UNSUPPORTED, "fill: only cpu tensors in this build");
+  if (t->storage->device.type != AX_DEV_CPU) {   /* one element uploaded, then copied on the device */
+    ax_tensor *c = NULL;
+    ax_status s = ax_full(NULL, 0, v, t->dtype, &c, err);
+    if (!s) s = device_copy_(t, c, err);
+    ax_tensor_release(c);
+    return s;
+  }
   t->storage->version++;
   if (t->dtype == AX_FLOAT32 && v == 0 && ax_is_contiguous(t)) {   /* zeros: memset */
     memset(cpu_base(t), 0, (size_t)ax_numel(t) * 4);
@@ -45,8 +155,6 @@ ax_status ax_fill_(ax_tensor *t, double v, ax_err *err) {
 
 ax_status ax_copy_(ax_tensor *dst, ax_tensor *src, ax_err *err) {
   char sa[160], sb[160];
-  if (dst->storage->device.type != AX_DEV_CPU || src->storage->device.type != AX_DEV_CPU)
-    return ax_err_set(err, AX_E_UNSUPPORTED, "copy_: only cpu tensors in this build");
   int ok = src->ndim <= dst->ndim;
   for (int i = 0; ok && i < src->ndim; i++) {
     int64_t ds = dst->shape[dst->ndim - src->ndim + i];
@@ -55,10 +163,14 @@ ax_status ax_copy_(ax_tensor *dst, ax_tensor *src, ax_err *err) {
   if (!ok)
     return ax_err_set(err, AX_E_SHAPE, "copy_: shape %s cannot be broadcast to %s", ax_shape_str(src->shape, src->ndim, sa, sizeof sa),
                       ax_shape_str(dst->shape, dst->ndim, sb, sizeof sb));
+  if (dst->storage->device.type != AX_DEV_CPU) return device_copy_(dst, src, err);
   ax_tensor *tmp = NULL;
-  if (src->storage == dst->storage) {   /* overlapping views: go through a copy */
-    ax_status s = ax_tensor_empty(src->shape, src->ndim, src->dtype, AX_CPU, &tmp, err);
-    if (s) return s;
+  ax_status s;
+  if (src->storage->device.type != AX_DEV_CPU) {   /* into a CPU tensor from a device: one download */
+    if ((s = ax_host_copy(src, &tmp, err))) return s;
+    src = tmp;
+  } else if (src->storage == dst->storage) {   /* overlapping views: go through a copy */
+    if ((s = ax_tensor_empty(src->shape, src->ndim, src->dtype, AX_CPU, &tmp, err))) return s;
     cpu_copy_into(tmp, src, err);
     src = tmp;
   }
@@ -86,10 +198,10 @@ ax_status ax_ones(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, 
   return ax_full(shape, ndim, 1, dt, out, err);
 }
 /* *_like tensors (full, zeros, ones, rand, randn, dropout masks) live on t's device, as in
-** PyTorch (backward rules build zeros_like on the gradient's device): made on the CPU, random
-** ones by the one Philox stream (a seed gives the same numbers on every device; random_like lets
-** a backend generate them itself), then moved with one upload. s is the status of making *out on
-** the CPU. */
+** PyTorch (backward rules build zeros_like on the gradient's device): constant ones by ax_full_on,
+** random ones made on the CPU by the one Philox stream (a seed gives the same numbers on every
+** device; random_like lets a backend generate them itself), then moved with one upload. s is the
+** status of making *out on the CPU. */
 static ax_status on_device_of(const ax_tensor *t, ax_status s, ax_tensor **out, ax_err *err) {
   if (s || t->storage->device.type == AX_DEV_CPU) return s;
   ax_tensor *c = *out;
@@ -98,8 +210,25 @@ static ax_status on_device_of(const ax_tensor *t, ax_status s, ax_tensor **out, 
   ax_tensor_release(c);
   return s;
 }
+ax_status ax_full_on(const int64_t *shape, int ndim, double v, ax_dtype dt, ax_device dev, ax_tensor **out, ax_err *err) {
+  if (dev.type == AX_DEV_CPU) return ax_full(shape, ndim, v, dt, out, err);
+  int64_t n;
+  ax_status s = ax_shape_numel("full", shape, ndim, &n, err);
+  if (s) return s;
+  ax_tensor *one = NULL, *d = NULL, *e = NULL;
+  quiet_state q = quiet_begin();
+  s = ax_full(NULL, 0, v, dt, &one, err);
+  if (!s) s = ax_to(one, dev, &d, err);   /* one element up, the rest made by the device's copy kernel */
+  if (!s) s = ax_expand(d, shape, ndim, &e, err);
+  if (!s) s = ax_copy(e, out, err);
+  quiet_end(q);
+  ax_tensor_release(one);
+  ax_tensor_release(d);
+  ax_tensor_release(e);
+  return s;
+}
 ax_status ax_full_like(const ax_tensor *t, double v, ax_tensor **out, ax_err *err) {
-  return on_device_of(t, ax_full(t->shape, t->ndim, v, t->dtype, out, err), out, err);
+  return ax_full_on(t->shape, t->ndim, v, t->dtype, t->storage->device, out, err);
 }
 ax_status ax_zeros_like(const ax_tensor *t, ax_tensor **out, ax_err *err) { return ax_full_like(t, 0, out, err); }
 ax_status ax_ones_like(const ax_tensor *t, ax_tensor **out, ax_err *err) { return ax_full_like(t, 1, out, err); }

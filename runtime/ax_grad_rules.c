@@ -378,7 +378,7 @@ RULE(g_scatter) {
       memcpy(zsh, gs->shape, sizeof(int64_t) * (size_t)gs->ndim);
       zsh[i] = src->shape[i] - gs->shape[i];
       ax_tensor *zp = NULL, *cat = NULL;
-      if (!c->s) zp = T(c, ax_zeros(zsh, gs->ndim, gs->dtype, &zp, err), &zp);
+      if (!c->s) zp = T(c, ax_full_on(zsh, gs->ndim, 0, gs->dtype, gs->storage->device, &zp, err), &zp);
       if (!c->s) cat = T(c, ax_cat((ax_tensor *[]){gs, zp}, 2, i, &cat, err), &cat);
       gs = cat;
     }
@@ -470,7 +470,7 @@ RULE(g_slice) {
   int64_t b = a->start, e = a->stop, len;
   ax_slice_bounds(x->shape[d], &b, &e, a->step, &len);
   ax_tensor *z = NULL, *o = NULL;
-  if (!c->s) z = T(c, ax_zeros(x->shape, x->ndim, g->dtype, &z, err), &z);
+  if (!c->s) z = T(c, ax_full_on(x->shape, x->ndim, 0, g->dtype, g->storage->device, &z, err), &z);
   if (!c->s) o = T(c, ax_slice_scatter(z, g, d, b, e, a->step, &o, err), &o);
   give(c, gin, 0, o);
   END

@@ -156,6 +156,11 @@ typedef struct {
   unsigned char half_native[AX_OP_COUNT];
 } ax_kernel_table;
 const ax_kernel_table *ax_backend_kernels(ax_device d);   /* NULL when none */
+/* Supply the backend and kernel table of the accelerator device type (AX_DEV_CUDA, "cuda:0") from
+** outside the built-in registry, before any tensor exists there: an embedder's own accelerator, or
+** the tests' fake device (tests/unit_runtime/fake_device.c), which lets the CPU suite run the
+** device paths of the runtime and the VM. It answers instead of the CUDA module (never loaded then). */
+ax_status ax_backend_register(ax_device_type type, const ax_backend *be, const ax_kernel_table *kt, ax_err *err);
 extern const ax_kernel_table ax_cpu_kernels;               /* runtime/cpu/kernels.c */
 extern const ax_kernel_fn ax_view_kernels[AX_OP_COUNT];     /* ax_view.c: the is_view rows */
 
@@ -228,6 +233,10 @@ void ax_tensor_list_free(ax_tensor **ts, int n);
 ax_status ax_cast(ax_tensor *x, ax_dtype dt, ax_tensor **out, ax_err *err);   /* x retained if same */
 ax_status ax_copy(ax_tensor *x, ax_tensor **out, ax_err *err);               /* contiguous clone */
 ax_status ax_to(ax_tensor *x, ax_device dev, ax_tensor **out, ax_err *err);  /* x retained if same */
+/* x itself (retained) when it is on the CPU, else a contiguous CPU copy made through the device's
+** copy kernel (one download of x's elements only), without autograd or autocast: what reads
+** elements on the host (item, tolist, printing, saving) calls this first. */
+ax_status ax_host_copy(ax_tensor *x, ax_tensor **out, ax_err *err);
 
 /* Autograd helper: sum g down to shape (reverse of broadcasting). */
 ax_status ax_sum_to_shape(ax_tensor *g, const int64_t *shape, int ndim, ax_tensor **out, ax_err *err);

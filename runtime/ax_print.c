@@ -1,14 +1,14 @@
 /* runtime/ax_print.c — PyTorch-style tensor repr (torch/_tensor_str.py): one formatter per
 ** tensor picks fixed (%.4f) or scientific (%.4e) notation and a common width from the printed
 ** elements; 80-column lines; past 1000 elements only 3 edge items per dim with "...".
+** A tensor on a device prints from a CPU copy of the elements shown (printed_on_host).
 ** Deviation (LANGUAGE.md section 3): integral floats print as 1.0000, not PyTorch's "1.". */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "ax_mem.h"
-#include "ax_tensor.h"
 #include "ax_autograd.h"
+#include "ax_mem.h"
 
 #define PRECISION 4
 #define THRESHOLD 1000
@@ -50,7 +50,24 @@ typedef struct {
   /* pass 1 statistics over nonzero finite values */
   double amin, amax;
   int any, nonint;
+  /* where the printed elements are read: the tensor itself on the CPU; for a tensor on a device a
+  ** CPU copy of only the printed elements, whose dim d lacks cut[d] middle entries (summarised) */
+  const ax_tensor *h;
+  int64_t cut[AX_MAX_DIMS];
 } fmt;
+
+static const ax_tensor *host_idx(const fmt *f, const int64_t *idx, int64_t *hidx) {
+  for (int d = 0; d < f->h->ndim; d++) hidx[d] = idx[d] >= EDGE && f->cut[d] ? idx[d] - f->cut[d] : idx[d];
+  return f->h;
+}
+static double fget(const fmt *f, const int64_t *idx) {
+  int64_t h[AX_MAX_DIMS];
+  return ax_get_f64(host_idx(f, idx, h), h);
+}
+static int64_t fgeti(const fmt *f, const int64_t *idx) {
+  int64_t h[AX_MAX_DIMS];
+  return ax_get_i64(host_idx(f, idx, h), h);
+}
 
 static void format_value(const fmt *f, double v, int64_t iv, char *buf, size_t n) {
   if (f->kind == 2) { snprintf(buf, n, "%s", iv ? "True" : "False"); return; }
@@ -77,7 +94,7 @@ static void walk(const ax_tensor *t, int d, int64_t *idx, int summarize, visit_f
 static void stat_visit(void *ctx, const ax_tensor *t, const int64_t *idx) {
   fmt *f = ctx;
   if (f->kind != 0) return;
-  double v = fabs(ax_get_f64(t, idx));
+  double v = fabs(fget(f, idx));
   if (!isfinite(v) || v == 0) return;
   if (v != ceil(v)) f->nonint = 1;
   if (!f->any || v < f->amin) f->amin = v;
@@ -91,10 +108,10 @@ static void width_visit(void *ctx, const ax_tensor *t, const int64_t *idx) {
   double v = 0;
   int64_t iv = 0;
   if (f->kind == 0) {
-    v = ax_get_f64(t, idx);
+    v = fget(f, idx);
     if (!isfinite(v) || v == 0) return;   /* PyTorch sizes the columns on nonzero finite values */
   } else {
-    iv = ax_get_i64(t, idx);
+    iv = fgeti(f, idx);
   }
   format_value(f, v, iv, b, sizeof b);
   int w = (int)strlen(b);
@@ -103,8 +120,8 @@ static void width_visit(void *ctx, const ax_tensor *t, const int64_t *idx) {
 
 static ax_status elem_str(const fmt *f, const ax_tensor *t, const int64_t *idx, char *out, size_t n) {
   char b[64];
-  if (f->kind == 0) format_value(f, ax_get_f64(t, idx), 0, b, sizeof b);
-  else format_value(f, 0, ax_get_i64(t, idx), b, sizeof b);
+  if (f->kind == 0) format_value(f, fget(f, idx), 0, b, sizeof b);
+  else format_value(f, 0, fgeti(f, idx), b, sizeof b);
   int pad = f->width - (int)strlen(b);
   snprintf(out, n, "%*s%s", pad > 0 ? pad : 0, "", b);
   return AX_OK;
@@ -170,7 +187,7 @@ static void grad_fn_name(const char *op, char *out, size_t n) {
   snprintf(out + k, n - k, "Backward0");
 }
 
-static ax_status body(const ax_tensor *t, ax_strbuf *sb, ax_err *err) {
+static ax_status body(const ax_tensor *t, const ax_tensor *h, const int64_t *cut, ax_strbuf *sb, ax_err *err) {
   ax_status s;
   int64_t numel = ax_numel(t), idx[AX_MAX_DIMS] = {0};
   const char *prefix = "tensor(";
@@ -196,6 +213,8 @@ static ax_status body(const ax_tensor *t, ax_strbuf *sb, ax_err *err) {
     if (t->dtype != AX_DEFAULT_FLOAT) snprintf(suffix[ns++], sizeof suffix[0], "dtype=%s", ax_dtype_name(t->dtype));
   } else {
     fmt f = {0};
+    f.h = h;
+    memcpy(f.cut, cut, sizeof f.cut);
     f.kind = ax_dtype_is_float(t->dtype) ? 0 : (t->dtype == AX_BOOL ? 2 : 1);
     f.width = 1;
     int summarize = numel > THRESHOLD;
@@ -244,15 +263,50 @@ static ax_status body(const ax_tensor *t, ax_strbuf *sb, ax_err *err) {
   return puts_(sb, ")", err);
 }
 
+/* The elements a print of t on a device shows, on the CPU: past THRESHOLD elements only the EDGE
+** first and last entries of each long dim (cut[d] entries left out between them), gathered on the
+** device with narrow + cat, so printing a large device tensor downloads a few dozen elements. */
+static ax_status printed_on_host(const ax_tensor *t, ax_tensor **out, int64_t *cut, ax_err *err) {
+  ax_tensor *x = ax_tensor_retain((ax_tensor *)t);
+  ax_status s = AX_OK;
+  int grad = ax_grad_enabled();
+  ax_dtype ac = ax_autocast_dtype();
+  ax_set_grad_enabled(0);
+  ax_autocast_set(AX_NDTYPES);
+  if (ax_numel(t) > THRESHOLD)
+    for (int d = 0; d < t->ndim && !s; d++) {
+      int64_t n = t->shape[d];
+      if (n <= 2 * EDGE) continue;
+      ax_tensor *part[2] = {NULL, NULL}, *c = NULL;
+      s = ax_narrow(x, d, 0, EDGE, &part[0], err);
+      if (!s) s = ax_narrow(x, d, n - EDGE, EDGE, &part[1], err);
+      if (!s) s = ax_cat(part, 2, d, &c, err);
+      ax_tensor_release(part[0]);
+      ax_tensor_release(part[1]);
+      if (!s) {
+        ax_tensor_release(x);
+        x = c;
+        cut[d] = n - 2 * EDGE;
+      }
+    }
+  if (!s) s = ax_host_copy(x, out, err);
+  ax_tensor_release(x);
+  ax_set_grad_enabled(grad);
+  ax_autocast_set(ac);
+  return s;
+}
+
 ax_status ax_tensor_format(const ax_tensor *t, ax_strbuf *sb, ax_err *err) {
-  if (t->storage->device.type != AX_DEV_CPU)
-    return ax_err_set(err, AX_E_UNSUPPORTED, "print: tensors on devices are printed after moving to the cpu");
-  size_t start = sb->len;
+  int64_t cut[AX_MAX_DIMS] = {0};
+  ax_tensor *h = NULL;
+  ax_status s = AX_OK;
+  if (t->storage->device.type != AX_DEV_CPU && ax_numel(t) > 0) s = printed_on_host(t, &h, cut, err);
+  if (s) return s;
   ax_strbuf tmp = {0};
-  ax_status s = body(t, &tmp, err);   /* own buffer: suffix wrapping looks at the last line */
+  s = body(t, h ? h : t, cut, &tmp, err);   /* own buffer: suffix wrapping looks at the last line */
   if (!s) s = ax_strbuf_append(sb, tmp.p, tmp.len, err);
-  (void)start;
   ax_strbuf_free(&tmp);
+  ax_tensor_release(h);
   return s;
 }
 

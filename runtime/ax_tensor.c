@@ -3,6 +3,7 @@
 ** autograd node; releasing frees whole graph chains without recursion. */
 #include "ax_tensor.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,14 +191,53 @@ static const ax_backend cpu_backend = {"cpu", cpu_alloc, cpu_free, cpu_upload, c
 #define ACCEL_KERNELS NULL
 #endif
 
+/* A backend given by ax_backend_register for the accelerator type: it answers instead of the
+** built-in one (the tests' fake device, tests/unit_runtime/fake_device.c). Set before any tensor
+** exists on that device; read without a lock afterwards. */
+static const ax_backend *ext_backend;
+static const ax_kernel_table *ext_table;
+
+ax_status ax_backend_register(ax_device_type type, const ax_backend *be, const ax_kernel_table *kt, ax_err *err) {
+  if (type != AX_DEV_CUDA || !be || !kt || !be->alloc || !be->free || !be->upload || !be->download || !be->sync)
+    return ax_err_set(err, AX_E_VALUE, "backend_register: a complete backend for the accelerator device type is needed");
+  __atomic_store_n(&ext_table, kt, __ATOMIC_RELEASE);
+  __atomic_store_n(&ext_backend, be, __ATOMIC_RELEASE);
+  return AX_OK;
+}
+
+/* The accelerator backend once an ax_backend_get for it has succeeded (ax_backend_loaded). */
+static const ax_backend *accel_ready;
+
 ax_status ax_backend_get(ax_device d, const ax_backend **out, ax_err *err) {
   if (d.type == AX_DEV_CPU) { *out = &cpu_backend; return AX_OK; }
-  return ACCEL_BACKEND(d, out, err);
+  const ax_backend *ext = __atomic_load_n(&ext_backend, __ATOMIC_ACQUIRE);
+  ax_status s;
+  if (ext) {
+    if (d.index != 0) return ax_err_set(err, AX_E_DEVICE, "cuda:%d: the registered backend addresses cuda:0 only", d.index);
+    *out = ext;
+    s = AX_OK;
+  } else {
+    s = ACCEL_BACKEND(d, out, err);
+  }
+  if (!s) __atomic_store_n(&accel_ready, *out, __ATOMIC_RELEASE);
+  return s;
+}
+
+const ax_backend *ax_backend_loaded(ax_device d) {
+  return d.type == AX_DEV_CPU ? &cpu_backend : __atomic_load_n(&accel_ready, __ATOMIC_ACQUIRE);
 }
 
 const ax_kernel_table *ax_backend_kernels(ax_device d) {
-  return d.type == AX_DEV_CPU ? &ax_cpu_kernels : ACCEL_KERNELS;
+  if (d.type == AX_DEV_CPU) return &ax_cpu_kernels;
+  const ax_kernel_table *ext = __atomic_load_n(&ext_table, __ATOMIC_ACQUIRE);
+  return ext ? ext : ACCEL_KERNELS;
 }
+
+/* Bytes of storage on devices other than the CPU, counted where storage is made and freed (ax_mem
+** counts the CPU's): the VM's GC pressure, without a call into any backend. */
+static size_t device_live;
+
+size_t ax_device_mem_live(void) { return __atomic_load_n(&device_live, __ATOMIC_RELAXED); }
 
 /* ---------------- lifetime ---------------- */
 
@@ -208,6 +248,7 @@ ax_tensor *ax_tensor_retain(ax_tensor *t) {
 
 static void storage_release(ax_storage *s) {
   if (!s || --s->refc > 0) return;
+  if (s->device.type != AX_DEV_CPU) __atomic_sub_fetch(&device_live, s->nbytes, __ATOMIC_RELAXED);
   s->be->free(s->data, s->nbytes);
   storage_free(s);
 }
@@ -363,6 +404,7 @@ ax_status ax_tensor_empty(const int64_t *shape, int ndim, ax_dtype dt, ax_device
                       nbytes, ax_shape_str(shape, ndim, b, sizeof b), ax_dtype_name(dt));
   }
   *st = (ax_storage){.refc = 1, .data = data, .nbytes = nbytes, .be = be, .device = dev, .version = 0};
+  if (dev.type != AX_DEV_CPU) __atomic_add_fetch(&device_live, nbytes, __ATOMIC_RELAXED);
   memset(t, 0, sizeof *t);
   t->refc = 1;
   t->storage = st;
@@ -434,6 +476,7 @@ ax_status ax_scalar_bool(int v, ax_tensor **out, ax_err *err) {
 /* ---------------- element access ---------------- */
 
 static const char *elem_ptr(const ax_tensor *t, const int64_t *idx) {
+  assert(t->storage->device.type == AX_DEV_CPU);   /* host code reads device tensors via ax_host_copy */
   int64_t off = t->offset;
   for (int i = 0; i < t->ndim; i++) off += idx[i] * t->stride[i];
   return (const char *)t->storage->data + off * (int64_t)ax_dtype_size(t->dtype);
@@ -451,29 +494,32 @@ int64_t ax_get_i64(const ax_tensor *t, const int64_t *idx) {
   return v;
 }
 
-static ax_status need_cpu(const char *op, const ax_tensor *t, ax_err *err) {
-  if (t->storage->device.type == AX_DEV_CPU) return AX_OK;
-  return ax_err_set(err, AX_E_DEVICE, "%s: tensor is on a device; move it to the cpu first", op);
-}
-
-ax_status ax_item_f64(const ax_tensor *t, double *out, ax_err *err) {
+/* item(): one element read on the host; a tensor on a device is downloaded first (its one element). */
+static ax_status item_host(const ax_tensor *t, ax_tensor **h, ax_err *err) {
   char b[160];
   if (ax_numel(t) != 1)
     return ax_err_set(err, AX_E_VALUE, "item: a tensor with %lld elements (shape %s) cannot be converted to a number",
                       (long long)ax_numel(t), ax_shape_str(t->shape, t->ndim, b, sizeof b));
-  ax_status s = need_cpu("item", t, err);
+  return ax_host_copy((ax_tensor *)t, h, err);
+}
+
+ax_status ax_item_f64(const ax_tensor *t, double *out, ax_err *err) {
+  ax_tensor *h = NULL;
+  ax_status s = item_host(t, &h, err);
   if (s) return s;
   int64_t idx[AX_MAX_DIMS] = {0};
-  *out = ax_get_f64(t, idx);
+  *out = ax_get_f64(h, idx);
+  ax_tensor_release(h);
   return AX_OK;
 }
 
 ax_status ax_item_i64(const ax_tensor *t, int64_t *out, ax_err *err) {
-  double d;
-  ax_status s = ax_item_f64(t, &d, err);
+  ax_tensor *h = NULL;
+  ax_status s = item_host(t, &h, err);
   if (s) return s;
   int64_t idx[AX_MAX_DIMS] = {0};
-  *out = ax_get_i64(t, idx);
+  *out = ax_get_i64(h, idx);
+  ax_tensor_release(h);
   return AX_OK;
 }
 
@@ -496,17 +542,22 @@ ax_status ax_item_i64(const ax_tensor *t, int64_t *out, ax_err *err) {
     }                                                                                 \
   } while (0)
 
+/* tolist(): a tensor on a device is downloaded once (its elements only), then read on the host. */
 ax_status ax_to_f64_buffer(const ax_tensor *t, double *dst, ax_err *err) {
-  ax_status s = need_cpu("tolist", t, err);
+  ax_tensor *h = NULL;
+  ax_status s = ax_host_copy((ax_tensor *)t, &h, err);
   if (s) return s;
-  WALK_ROWS(t, cpu_load_f64(dst + done_, src_, ist_, inner_, t->dtype));
+  WALK_ROWS(h, cpu_load_f64(dst + done_, src_, ist_, inner_, h->dtype));
+  ax_tensor_release(h);
   return AX_OK;
 }
 
 ax_status ax_to_i64_buffer(const ax_tensor *t, int64_t *dst, ax_err *err) {
-  ax_status s = need_cpu("tolist", t, err);
+  ax_tensor *h = NULL;
+  ax_status s = ax_host_copy((ax_tensor *)t, &h, err);
   if (s) return s;
-  WALK_ROWS(t, cpu_load_i64(dst + done_, src_, ist_, inner_, t->dtype));
+  WALK_ROWS(h, cpu_load_i64(dst + done_, src_, ist_, inner_, h->dtype));
+  ax_tensor_release(h);
   return AX_OK;
 }
 

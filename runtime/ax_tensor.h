@@ -53,6 +53,12 @@ typedef struct ax_backend {
 
 /* The backend for a device, or an AX_E_DEVICE error ("cuda: not available in this build"). */
 ax_status ax_backend_get(ax_device d, const ax_backend **out, ax_err *err);
+/* The backend of d if an ax_backend_get for d has succeeded before, else NULL. Never loads or
+** probes anything (a CPU-only run must not load the CUDA module): the debugger's `memory`. */
+const ax_backend *ax_backend_loaded(ax_device d);
+/* Bytes of tensor storage held on devices other than the CPU (ax_mem_live counts the CPU's).
+** A counter kept where storage is made and freed, so asking costs nothing: the GC's pressure. */
+size_t ax_device_mem_live(void);
 /* Free the CPU allocator's cache of large blocks (leak checks, memory pressure). */
 void ax_cpu_cache_clear(void);
 
@@ -123,6 +129,9 @@ ax_status ax_scalar_bool(int v, ax_tensor **out, ax_err *err);
 ax_status ax_zeros(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, ax_err *err);
 ax_status ax_ones(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, ax_err *err);
 ax_status ax_full(const int64_t *shape, int ndim, double v, ax_dtype dt, ax_tensor **out, ax_err *err);
+/* ax_full on dev (zeros of a backward rule on the gradient's device): on a device one element is
+** uploaded and expanded there by the copy kernel, so no full-size buffer crosses the bus. */
+ax_status ax_full_on(const int64_t *shape, int ndim, double v, ax_dtype dt, ax_device dev, ax_tensor **out, ax_err *err);
 ax_status ax_zeros_like(const ax_tensor *t, ax_tensor **out, ax_err *err);
 ax_status ax_ones_like(const ax_tensor *t, ax_tensor **out, ax_err *err);
 ax_status ax_full_like(const ax_tensor *t, double v, ax_tensor **out, ax_err *err);
@@ -130,11 +139,13 @@ ax_status ax_full_like(const ax_tensor *t, double v, ax_tensor **out, ax_err *er
 ax_status ax_arange(double start, double stop, double step, ax_dtype dt, ax_tensor **out, ax_err *err);
 ax_status ax_linspace(double start, double stop, int64_t n, ax_dtype dt, ax_tensor **out, ax_err *err);
 ax_status ax_eye(int64_t n, int64_t m, ax_dtype dt, ax_tensor **out, ax_err *err);
-/* Fill an existing tensor (any view) with v, in place, not recorded by autograd. */
+/* Fill an existing tensor (any view, any device) with v, in place, not recorded by autograd. */
 ax_status ax_fill_(ax_tensor *t, double v, ax_err *err);
 /* dst[...] = src in place (index assignment, copy_, optimizer updates): src is broadcast to dst's
-** shape and converted to dst's dtype; dst may be any strided view; src may overlap dst. Not
-** recorded by autograd. "copy_: shape [3] cannot be broadcast to [2, 4]" on mismatch. */
+** shape and converted to dst's dtype; dst may be any strided view; src may overlap dst and may be
+** on another device (moved through the backends). Not recorded by autograd. "copy_: shape [3]
+** cannot be broadcast to [2, 4]" on mismatch. On a device the write is composed of rows and the
+** storage takes a new buffer (ax_create.c), so raw data pointers taken before it are stale. */
 ax_status ax_copy_(ax_tensor *dst, ax_tensor *src, ax_err *err);
 /* Code that writes tensor data directly (optimizers, index assignment) calls this so that a
 ** backward pass that needs the old values fails with a clear error instead of a wrong gradient. */
@@ -176,10 +187,12 @@ ax_status ax_contiguous(ax_tensor *x, ax_tensor **out, ax_err *err);
 /* Stride computation for a view reshape (torch computeStride); 0 when a copy is needed. */
 int ax_view_strides(const ax_tensor *x, const int64_t *shape, int ndim, int64_t *stride);
 
-/* ---- element access (reads any dtype/device/view; for item(), tolist(), printing) ---- */
+/* ---- element access (any dtype and view; item and the buffers also any device: a tensor on a
+** device is downloaded through its backend first) ---- */
 ax_status ax_item_f64(const ax_tensor *t, double *out, ax_err *err);    /* needs numel 1 */
 ax_status ax_item_i64(const ax_tensor *t, int64_t *out, ax_err *err);
-/* Element at multi-index idx[ndim] (no bounds check beyond assertions). */
+/* Element at multi-index idx[ndim] of a CPU tensor (no bounds check beyond assertions): host code
+** with a tensor that may be on a device takes ax_host_copy (ax_ops.h) first. */
 double ax_get_f64(const ax_tensor *t, const int64_t *idx);
 int64_t ax_get_i64(const ax_tensor *t, const int64_t *idx);
 /* All elements in row-major order into dst (numel entries): tolist() builds nested lists. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ax_mem.h"
+#include "ax_ops.h"
 
 #define NPY_MAX_BYTES ((size_t)1 << 36)
 
@@ -192,8 +193,6 @@ ax_status ax_npy_save(const char *path, const ax_tensor *t, ax_err *err) {
   const char *descr = npy_descr(t->dtype);
   if (!descr)
     return ax_err_set(err, AX_E_DTYPE, "npy_save: %s tensors cannot be stored in npy", ax_dtype_name(t->dtype));
-  if (t->storage->device.type != AX_DEV_CPU)
-    return ax_err_set(err, AX_E_DEVICE, "npy_save: move the tensor to the cpu first (x.to(\"cpu\"))");
   char header[512];
   int n = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
   for (int i = 0; i < t->ndim; i++)
@@ -208,8 +207,9 @@ ax_status ax_npy_save(const char *path, const ax_tensor *t, ax_err *err) {
   size_t hlen = (size_t)n + pad + 1;
   unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
                            (unsigned char)(hlen >> 8)};
-  ax_tensor *c = NULL;
-  ax_status st = ax_contiguous((ax_tensor *)t, &c, err);
+  ax_tensor *c = NULL;   /* contiguous bytes on the host: a tensor on a device is downloaded */
+  ax_status st = t->storage->device.type == AX_DEV_CPU ? ax_contiguous((ax_tensor *)t, &c, err)
+                                                       : ax_host_copy((ax_tensor *)t, &c, err);
   if (st) return st;
   size_t esz = ax_dtype_size(c->dtype);
   const void *parts[3] = {pre, header, (const char *)c->storage->data + c->offset * (int64_t)esz};

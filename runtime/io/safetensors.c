@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ax_mem.h"
+#include "ax_ops.h"
 
 #define ST_MAX_HEADER ((size_t)100 << 20)
 #define ST_MAX_FILE ((size_t)1 << 38)
@@ -155,11 +156,8 @@ ax_status ax_safetensors_save(const char *path, const ax_tensor_dict *d, ax_err 
     ax_tensor *t = d->tensors[i].t;
     const char *dn = st_dtype_name(t->dtype);
     if (!dn) { st = ax_err_set(err, AX_E_DTYPE, "%s: cannot store dtype %s", path, ax_dtype_name(t->dtype)); goto done; }
-    if (t->storage->device.type != AX_DEV_CPU) {
-      st = ax_err_set(err, AX_E_DEVICE, "%s: tensor '%s' is not on the cpu", path, d->tensors[i].name);
-      goto done;
-    }
-    st = ax_contiguous(t, &cont[i], err);
+    /* contiguous bytes on the host: a tensor on a device is downloaded (ax_host_copy is contiguous) */
+    st = t->storage->device.type == AX_DEV_CPU ? ax_contiguous(t, &cont[i], err) : ax_host_copy(t, &cont[i], err);
     if (st) goto done;
     uint64_t nbytes = (uint64_t)ax_numel(t) * ax_dtype_size(t->dtype);
     json_t *e = json_object(), *shape = json_array(), *offs = json_array();

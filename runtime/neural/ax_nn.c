@@ -816,10 +816,11 @@ ax_status ax_batch_norm(ax_tensor *x, ax_tensor *running_mean, ax_tensor *runnin
   ax_tensor *w = NULL, *b = NULL, *rm = NULL, *rv = NULL;
   ax_status st = AX_OK;
   ax_dtype dt = x->dtype;
-  if (!weight) st = ax_ones(cs, 1, dt, &w, err);
-  if (!st && !bias) st = ax_zeros(cs, 1, dt, &b, err);
-  if (!st && !running_mean) st = ax_zeros(cs, 1, dt, &rm, err);
-  if (!st && !running_var) st = ax_ones(cs, 1, dt, &rv, err);
+  ax_device dev = x->storage->device;   /* the defaults are made where x is */
+  if (!weight) st = ax_full_on(cs, 1, 1, dt, dev, &w, err);
+  if (!st && !bias) st = ax_full_on(cs, 1, 0, dt, dev, &b, err);
+  if (!st && !running_mean) st = ax_full_on(cs, 1, 0, dt, dev, &rm, err);
+  if (!st && !running_var) st = ax_full_on(cs, 1, 1, dt, dev, &rv, err);
   if (!st) {
     ax_attrs at;
     memset(&at, 0, sizeof at);
@@ -844,8 +845,8 @@ ax_status ax_layer_norm(ax_tensor *x, int nd, ax_tensor *weight, ax_tensor *bias
   const int64_t *ns = x->shape + x->ndim - nd;
   ax_tensor *w = NULL, *b = NULL;
   ax_status st = AX_OK;
-  if (!weight) st = ax_ones(ns, nd, x->dtype, &w, err);
-  if (!st && !bias) st = ax_zeros(ns, nd, x->dtype, &b, err);
+  if (!weight) st = ax_full_on(ns, nd, 1, x->dtype, x->storage->device, &w, err);
+  if (!st && !bias) st = ax_full_on(ns, nd, 0, x->dtype, x->storage->device, &b, err);
   if (!st) {
     ax_attrs at;
     memset(&at, 0, sizeof at);
