@@ -4,6 +4,10 @@
 #   RESULT workload=mlp rate=<samples/s> metric=<test accuracy | val loss> seconds=<train time>
 # Run through bench/train.sh (it unsets OPENBLAS_CORETYPE and sets OPENBLAS_NUM_THREADS=1 so
 # OpenBLAS does not fight torch's own threads; torch uses 2 threads, the machine's cores).
+# On a GPU (bench/gpu/run.sh): --device cuda (or DEVICE=cuda) puts the model there and moves each
+# batch there, as anx's train() does, and synchronises before reading the clock; PRECISION=high
+# allows TF32 in matmuls and cuDNN convolutions (default highest: neither, as anx's default).
+# LIMIT=N trains and tests on the first N images only (smoke runs).
 import gzip
 import math
 import os
@@ -18,6 +22,15 @@ import torch.nn.functional as F
 
 torch.set_num_threads(2)
 DIR = os.environ.get('MNIST_DIR', '/usr/share/datasets/fashion-mnist')
+DEVICE = torch.device(os.environ.get('DEVICE', 'cpu'))
+LIMIT = int(os.environ.get('LIMIT', '0'))
+PRECISION = os.environ.get('PRECISION', 'highest')
+torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = PRECISION != 'highest'
+
+
+def sync():   # the clock is read after the device has finished the work queued so far
+    if DEVICE.type == 'cuda':
+        torch.cuda.synchronize()
 
 
 def idx(path):
@@ -33,14 +46,14 @@ def mnist(split):
     x = torch.from_numpy(idx(f'{DIR}/{p}-images-idx3-ubyte.gz').astype(np.float32) / 255.0).unsqueeze(1)
     x.sub_(0.2860).div_(0.3530)   # standardized in place, as the anx side's data.normalize(0.2860, 0.3530)
     y = torch.from_numpy(idx(f'{DIR}/{p}-labels-idx1-ubyte.gz').astype(np.int64))
-    return x, y
+    return (x[:LIMIT], y[:LIMIT]) if LIMIT else (x, y)
 
 
 def mnist_u8(split):
     p = 'train' if split == 'train' else 't10k'
     x = torch.from_numpy(idx(f'{DIR}/{p}-images-idx3-ubyte.gz').copy()).unsqueeze(1)
     y = torch.from_numpy(idx(f'{DIR}/{p}-labels-idx1-ubyte.gz').astype(np.int64))
-    return x, y
+    return (x[:LIMIT], y[:LIMIT]) if LIMIT else (x, y)
 
 
 def to_input(xb):   # uint8 pixels -> standardized float32, per batch (the mlp_u8 workload)
@@ -52,25 +65,29 @@ def classify(model, epochs, batch=64, u8=False):
     x, y = mnist_u8('train') if u8 else mnist('train')
     xt, yt = mnist_u8('test') if u8 else mnist('test')
     conv = to_input if u8 else (lambda t: t)
+    model.to(DEVICE)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     g = torch.Generator().manual_seed(seed)
     seen, train_time = 0, 0.0
     for _ in range(epochs):
         model.train()
         perm = torch.randperm(len(x), generator=g)
+        sync()
         t0 = time.perf_counter()
         for i in range(0, len(x), batch):
             idxs = perm[i:i + batch]
-            xb, yb = x[idxs], y[idxs]
+            xb, yb = x[idxs].to(DEVICE, non_blocking=True), y[idxs].to(DEVICE, non_blocking=True)
             loss = F.cross_entropy(model(conv(xb)), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
             seen += len(idxs)
+        sync()
         train_time += time.perf_counter() - t0
     model.eval()
     with torch.no_grad():
-        correct = sum((model(conv(xt[i:i + 1000])).argmax(1) == yt[i:i + 1000]).sum().item() for i in range(0, len(xt), 1000))
+        correct = sum((model(conv(xt[i:i + 1000].to(DEVICE))).argmax(1).cpu() == yt[i:i + 1000]).sum().item()
+                      for i in range(0, len(xt), 1000))
     return seen / train_time, correct / len(xt), train_time
 
 
@@ -123,7 +140,7 @@ class CharLM(nn.Module):
     def forward(self, ids):
         t = ids.shape[1]
         x = self.tok(ids) + self.pe[:t]
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)   # True = not allowed
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool, device=ids.device), 1)   # True = not allowed
         for b in self.blocks:
             x = b(x, mask)
         return self.head(self.norm(x))
@@ -149,7 +166,7 @@ def charlm(steps, seq=64, batch=32, d=128):
     split = int(n * 0.9)
     train_ids, val_ids = ids[:split], ids[split:]
     torch.manual_seed(1)
-    model = CharLM(v, d, seq)
+    model = CharLM(v, d, seq).to(DEVICE)
     opt = torch.optim.Adam(model.parameters(), lr=1.0)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: d ** -0.5 * min((s + 1) ** -0.5, (s + 1) * 200 ** -1.5))
@@ -159,8 +176,9 @@ def charlm(steps, seq=64, batch=32, d=128):
         off = torch.randint(0, len(src) - seq - 1, (batch,), generator=g)
         xb = torch.stack([src[o:o + seq] for o in off])
         yb = torch.stack([src[o + 1:o + seq + 1] for o in off])
-        return xb, yb
+        return xb.to(DEVICE), yb.to(DEVICE)
 
+    sync()
     t0 = time.perf_counter()
     for _ in range(steps):
         xb, yb = batch_of(train_ids)
@@ -170,6 +188,7 @@ def charlm(steps, seq=64, batch=32, d=128):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
+    sync()
     train_time = time.perf_counter() - t0
     model.eval()
     with torch.no_grad():
@@ -181,8 +200,14 @@ def charlm(steps, seq=64, batch=32, d=128):
 
 
 def main():
-    which = sys.argv[1] if len(sys.argv) > 1 else 'mlp'
-    size = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    global DEVICE
+    argv = sys.argv[1:]
+    if '--device' in argv:   # --device DEV, as anx's
+        i = argv.index('--device')
+        DEVICE = torch.device(argv[i + 1])
+        del argv[i:i + 2]
+    which = argv[0] if len(argv) > 0 else 'mlp'
+    size = int(argv[1]) if len(argv) > 1 else 0
     if which == 'mlp':
         rate, metric, secs = mlp(size or 5)
     elif which == 'mlp_u8':

@@ -69,7 +69,8 @@ static ax_status ctx_init(ax_cuda_ctx *c, ax_err *err) {
   if ((e = cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking)) != cudaSuccess) return cu_fail(err, "cuda", e);
   if ((bs = cublasCreate(&c->blas)) != CUBLAS_STATUS_SUCCESS) return cu_blas_fail(err, "cuda", bs);
   if ((bs = cublasSetStream(c->blas, c->stream)) != CUBLAS_STATUS_SUCCESS) return cu_blas_fail(err, "cuda", bs);
-  /* full float32 GEMMs (no TF32): results must match the CPU within 1e-6 (docs/cuda.md) */
+  /* no TF32 unless a call asks for it (matmul.cu: CUBLAS_COMPUTE_32F_FAST_TF32 when the script set
+  ** set_float32_matmul_precision("high")): by default float32 matches the CPU within 1e-6 */
   if ((bs = cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH)) != CUBLAS_STATUS_SUCCESS) return cu_blas_fail(err, "cuda", bs);
   if ((e = cudaMallocHost(&c->staging, CU_STAGING_BYTES)) != cudaSuccess) return cu_fail(err, "cuda", e);
   c->staging_n = CU_STAGING_BYTES;
