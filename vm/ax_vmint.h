@@ -118,12 +118,16 @@ bool ax_list_reserve(ax_vm *vm, ax_list *l, int64_t cap);
 
 /* gc.c */
 void ax_gc_collect(ax_vm *vm);
-/* The trigger counts every byte allocated through the choke point (runtime/ax_mem.h), not only the
-** GC heap: a dead tensor value can hold an autograd graph of saved activations that no per-value
-** count sees, so pacing by the heap alone let training steps pile up gigabytes before a collection. */
+/* The pressure measure: every byte allocated through the choke point (runtime/ax_mem.h) plus tensor
+** storage on devices (DESIGN.md: device bytes count toward GC pressure; a counter the runtime keeps
+** where storage is made and freed, so asking loads and calls no backend). */
+static inline size_t ax_gc_tensor_bytes(void) { return ax_mem_live() + ax_device_mem_live(); }
+/* The trigger counts those bytes, not only the GC heap: a dead tensor value can hold an autograd
+** graph of saved activations that no per-value count sees, so pacing by the heap alone let training
+** steps pile up gigabytes (on the host or on a GPU) before a collection. */
 static inline void ax_gc_maybe(ax_vm *vm) {
   size_t used = vm->heap_bytes + (vm->pressure > 0 ? (size_t)vm->pressure : 0);
-  size_t all = ax_mem_live();
+  size_t all = ax_gc_tensor_bytes();
   if (all > used) used = all;
   if (used > vm->next_gc && !vm->gc_paused) ax_gc_collect(vm);
 }

@@ -125,6 +125,16 @@ bool ax_data_compose(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_va
   return true;
 }
 
+/* A sampler's tensor is read on the host at every pass: one on a device is downloaded once here. */
+static bool on_host(ax_vm *vm, ax_tensor **t) {
+  ax_tensor *h = NULL;
+  ax_err e;
+  ax_status st = ax_host_copy(*t, &h, &e);
+  ax_tensor_release(*t);
+  *t = h;
+  return st ? ax_raise_rt(vm, st, &e) : true;
+}
+
 bool ax_data_weighted(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   static const char *const allowed[] = {"num_samples", "replacement", NULL};
   double ns = -1, repl = 1;
@@ -132,7 +142,7 @@ bool ax_data_weighted(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
   if (!ax_kw_check(vm, "data.weighted", kw, allowed) || !ax_arg_count(vm, "data.weighted", argc, 1, 1) ||
       !kw_number(vm, "data.weighted", kw, "num_samples", &ns) || !kw_number(vm, "data.weighted", kw, "replacement", &repl))
     return false;
-  if (!ax_value_to_tensor(vm, "data.weighted", args[0], AX_FLOAT64, &w)) return false;
+  if (!ax_value_to_tensor(vm, "data.weighted", args[0], AX_FLOAT64, &w) || !on_host(vm, &w)) return false;
   ax_value wv;
   if (!ax_push_tensor(vm, w, &wv)) return false;
   if (w->ndim != 1 || ax_numel(w) == 0) return ax_vm_raise(vm, "shape", "data.weighted: weights must be a non-empty 1-d list");
@@ -146,7 +156,9 @@ bool ax_data_weighted(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
 
 bool ax_data_subset(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
   ax_tensor *ix = NULL;
-  if (!ax_arg_count(vm, "data.subset", argc, 1, 1) || !ax_value_to_tensor(vm, "data.subset", args[0], AX_INT64, &ix)) return false;
+  if (!ax_arg_count(vm, "data.subset", argc, 1, 1) || !ax_value_to_tensor(vm, "data.subset", args[0], AX_INT64, &ix) ||
+      !on_host(vm, &ix))
+    return false;
   ax_value iv;
   if (!ax_push_tensor(vm, ix, &iv)) return false;
   if (ix->ndim != 1) return ax_vm_raise(vm, "shape", "data.subset: indices must be a 1-d list");
@@ -479,11 +491,13 @@ bool ax_data_apply_transform(ax_vm *vm, ax_value tr, ax_tensor *x, uint64_t *rs,
   ax_tensor *c = NULL, *o = NULL;
   float *a = NULL, *b = NULL;
   size_t cap = 0;
+  ax_device dev = x->storage->device;
   ax_status st = ax_cast(x, AX_FLOAT32, &c, &e);
   if (!st) {
-    /* a fresh contiguous copy: the batch may be a view of the dataset */
+    /* a fresh contiguous copy on the host (the plan runs in C): the batch may be a view of the
+    ** dataset, or on a device (downloaded here, the result uploaded back below) */
     ax_tensor *cp = NULL;
-    st = ax_copy(c, &cp, &e);
+    st = dev.type == AX_DEV_CPU ? ax_copy(c, &cp, &e) : ax_host_copy(c, &cp, &e);
     ax_tensor_release(c);
     c = cp;
   }
@@ -515,9 +529,9 @@ bool ax_data_apply_transform(ax_vm *vm, ax_value tr, ax_tensor *x, uint64_t *rs,
   }
   if (resized) {
     ax_tensor_release(c);
-    *out = o;
-  } else {
-    *out = c;
+    c = o;
   }
-  return true;
+  st = ax_to(c, dev, out, &e);   /* the batch stays where it was */
+  ax_tensor_release(c);
+  return st ? ax_raise_rt(vm, st, &e) : true;
 }

@@ -464,9 +464,33 @@ static int mem_cmp(const void *a, const void *b) {
 }
 
 static void fmt_bytes(size_t b, char *buf, size_t n) {
-  if (b >= 1 << 20) snprintf(buf, n, "%.1f MiB", (double)b / 1048576.0);
+  if (b >= (size_t)1 << 30) snprintf(buf, n, "%.1f GiB", (double)b / 1073741824.0);
+  else if (b >= 1 << 20) snprintf(buf, n, "%.1f MiB", (double)b / 1048576.0);
   else if (b >= 1 << 10) snprintf(buf, n, "%.1f KiB", (double)b / 1024.0);
   else snprintf(buf, n, "%zu B", b);
+}
+
+/* the accelerator's memory, once the program has used it (asking loads nothing) */
+static void mem_device(void) {
+  ax_device acc = {AX_DEV_CUDA, 0};
+  const ax_backend *be = ax_backend_loaded(acc);
+  if (!be || !be->mem_stats) return;
+  char dn[32], t[32], u[32], p[32], k[32], f[32], tot[32];
+  ax_backend_mem m;
+  ax_err e;
+  ax_device_format(acc, dn, sizeof dn);
+  if (be->mem_stats(&m, &e)) {
+    ax_dbg_out("%s memory: not available (%s)\n", dn, e.msg);
+    return;
+  }
+  fmt_bytes(ax_device_mem_live(), t, sizeof t);
+  fmt_bytes(m.in_use, u, sizeof u);
+  fmt_bytes(m.peak, p, sizeof p);
+  fmt_bytes(m.cached, k, sizeof k);
+  fmt_bytes(m.free_bytes, f, sizeof f);
+  fmt_bytes(m.total, tot, sizeof tot);
+  ax_dbg_out("%s memory: tensors %s; allocator %s in use, peak %s, %s cached; device %s free of %s\n", dn, t, u, p, k, f,
+             tot);
 }
 
 static void cmd_memory(dbg *d) {
@@ -503,6 +527,7 @@ static void cmd_memory(dbg *d) {
   fmt_bytes(ax_mem_peak(), c, sizeof c);
   ax_dbg_out("%d tensors reachable, %s; all live memory %s, peak %s\n", w.n, a, b, c);
   free(w.rows);
+  mem_device();
 }
 
 static void cmd_profile(dbg *d, const char *arg) {

@@ -127,7 +127,7 @@ void ax_gc_collect(ax_vm *vm) {
     }
   }
   size_t live = vm->heap_bytes + (vm->pressure > 0 ? (size_t)vm->pressure : 0);
-  size_t all = ax_mem_live();   /* tensors and autograd graphs too (see ax_gc_maybe) */
+  size_t all = ax_gc_tensor_bytes();   /* tensors (host and device) and autograd graphs too */
   if (all > live) live = all;
   /* Collect again after as many new bytes as the GC heap holds (at least 8 MB). A collection's
   ** cost is the marking and sweeping of heap objects, so this keeps it O(1) per allocated byte,

@@ -594,7 +594,7 @@ static bool d_lm_batch(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
   int64_t shape[2] = {batch, seq};
   ax_tensor *x = NULL, *y = NULL, *c = NULL;
   ax_err e;
-  ax_status st = ax_contiguous(ids, &c, &e);
+  ax_status st = ax_host_copy(ids, &c, &e);   /* read on the host: ids on a device are downloaded */
   if (!st) st = ax_tensor_empty(shape, 2, AX_INT64, AX_CPU, &x, &e);
   if (!st) st = ax_tensor_empty(shape, 2, AX_INT64, AX_CPU, &y, &e);
   if (st) {
@@ -612,6 +612,20 @@ static bool d_lm_batch(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
     }
   }
   ax_tensor_release(c);
+  ax_device dev = ids->storage->device;   /* the batches go where the ids are */
+  if (dev.type != AX_DEV_CPU) {
+    ax_tensor *xd2 = NULL, *yd2 = NULL;
+    st = ax_to(x, dev, &xd2, &e);
+    if (!st) st = ax_to(y, dev, &yd2, &e);
+    ax_tensor_release(x);
+    ax_tensor_release(y);
+    x = xd2;
+    y = yd2;
+    if (st) {
+      ax_tensor_release(x);
+      return raise_rt(vm, st, &e);
+    }
+  }
   return pair_value(vm, x, y, out);
 }
 
@@ -791,11 +805,16 @@ static int l_iter(ax_vm *vm, ax_value self, ax_value *state, ax_value *out) {
     s = ax_narrow(tx, 0, start, len, &xb, &e);
     if (!s && ty) s = ax_narrow(ty, 0, start, len, &yb, &e);
   } else {
-    ax_tensor *perm = ax_value_tensor(it->perm), *idx = NULL;
+    ax_tensor *perm = ax_value_tensor(it->perm), *idx = NULL, *ix = NULL, *iy = NULL;
     s = ax_narrow(perm, 0, start, len, &idx, &e);
-    if (!s) s = ax_index_select(tx, 0, idx, &xb, &e);
-    if (!s && ty) s = ax_index_select(ty, 0, idx, &yb, &e);
+    /* the order is drawn on the host; rows of a dataset on a device are gathered there */
+    if (!s) s = ax_to(idx, tx->storage->device, &ix, &e);
+    if (!s) s = ax_index_select(tx, 0, ix, &xb, &e);
+    if (!s && ty) s = ax_to(idx, ty->storage->device, &iy, &e);
+    if (!s && ty) s = ax_index_select(ty, 0, iy, &yb, &e);
     ax_tensor_release(idx);
+    ax_tensor_release(ix);
+    ax_tensor_release(iy);
   }
   if (s) {
     ax_tensor_release(xb);

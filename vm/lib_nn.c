@@ -428,14 +428,14 @@ static bool conv_nd(ax_vm *vm, int nd, ax_value *args, int argc, const ax_kw *kw
     ax_tensor *zl = NULL, *zh = NULL;
     if (lo[0] && !k.st) {
       zs[2] = lo[0];
-      k.st = ax_zeros(zs, 5, x->dtype, &zl, &k.e);
+      k.st = ax_full_on(zs, 5, 0, x->dtype, x->storage->device, &zl, &k.e);
       keep(&k, zl);
       parts[np++] = zl;
     }
     parts[np++] = x;
     if (hi[0] && !k.st) {
       zs[2] = hi[0];
-      k.st = ax_zeros(zs, 5, x->dtype, &zh, &k.e);
+      k.st = ax_full_on(zs, 5, 0, x->dtype, x->storage->device, &zh, &k.e);
       keep(&k, zh);
       parts[np++] = zh;
     }
@@ -946,8 +946,18 @@ static bool n_embedding(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax
   return finish(vm, &k, keep(&k, r), out);
 }
 
+/* A table written on the host, moved to dev (one upload when dev is not the CPU). */
+static ax_status host_to(ax_tensor **t, ax_device dev, ax_err *err) {
+  if (dev.type == AX_DEV_CPU) return AX_OK;
+  ax_tensor *m = NULL;
+  ax_status st = ax_to(*t, dev, &m, err);
+  ax_tensor_release(*t);
+  *t = m;
+  return st;
+}
+
 /* causal_mask(T): bool [T, T], true on and below the diagonal (allowed). */
-ax_status ax_nn_causal_mask(int64_t t, int64_t s, ax_tensor **out, ax_err *err) {
+ax_status ax_nn_causal_mask(int64_t t, int64_t s, ax_device dev, ax_tensor **out, ax_err *err) {
   int64_t shape[2] = {t, s};
   ax_status st = ax_tensor_empty(shape, 2, AX_BOOL, AX_CPU, out, err);
   if (st) return st;
@@ -955,7 +965,7 @@ ax_status ax_nn_causal_mask(int64_t t, int64_t s, ax_tensor **out, ax_err *err) 
   /* with s > t (cached keys) query i sees keys up to i + (s - t) */
   for (int64_t i = 0; i < t; i++)
     for (int64_t j = 0; j < s; j++) d[i * s + j] = j <= i + (s - t);
-  return AX_OK;
+  return host_to(out, dev, err);
 }
 
 /* softmax(q k^T * scale + mask) v over q [..., T, D], k/v [..., S, D]. mask: bool (true = allowed)
@@ -1001,7 +1011,7 @@ ax_status ax_nn_attention(ax_tensor *q, ax_tensor *kk, ax_tensor *v, ax_tensor *
   ax_tensor *scores = B(&k, ax_mul, B(&k, ax_matmul, q, TRANSPOSE(&k, kk, -2, -1)), S(&k, scale));
   if (causal && !k.st) {
     ax_tensor *cm = NULL;
-    k.st = ax_nn_causal_mask(q->shape[q->ndim - 2], kk->shape[kk->ndim - 2], &cm, &k.e);
+    k.st = ax_nn_causal_mask(q->shape[q->ndim - 2], kk->shape[kk->ndim - 2], q->storage->device, &cm, &k.e);
     keep(&k, cm);
     if (!k.st) {
       ax_tensor *nm = U(&k, ax_logical_not, cm), *r = NULL;
@@ -1067,7 +1077,7 @@ static bool n_attention(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax
 }
 
 /* Sinusoidal table [T, D] (Vaswani et al.): sin on even feature indices, cos on odd ones. */
-ax_status ax_nn_positional_table(int64_t t, int64_t d, ax_tensor **out, ax_err *err) {
+ax_status ax_nn_positional_table(int64_t t, int64_t d, ax_device dev, ax_tensor **out, ax_err *err) {
   if (t < 1 || d < 1) return ax_err_set(err, AX_E_VALUE, "positional_encoding: T and D must be positive");
   int64_t shape[2] = {t, d};
   ax_status st = ax_tensor_empty(shape, 2, AX_FLOAT32, AX_CPU, out, err);
@@ -1078,7 +1088,7 @@ ax_status ax_nn_positional_table(int64_t t, int64_t d, ax_tensor **out, ax_err *
       double freq = pow(10000.0, -(double)(i - (i & 1)) / (double)d);
       p[pos * d + i] = (float)((i & 1) ? cos((double)pos * freq) : sin((double)pos * freq));
     }
-  return AX_OK;
+  return host_to(out, dev, err);
 }
 
 static bool n_positional_encoding(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_value *out) {
@@ -1088,7 +1098,7 @@ static bool n_positional_encoding(ax_vm *vm, ax_value *args, int argc, const ax_
     return false;
   ax_tensor *r = NULL;
   ax_err e;
-  ax_status st = ax_nn_positional_table(t, d, &r, &e);
+  ax_status st = ax_nn_positional_table(t, d, ax_vm_device(vm), &r, &e);   /* a creation function */
   if (st) return ax_raise_rt(vm, st, &e);
   return ax_push_tensor(vm, r, out);
 }
@@ -1115,6 +1125,12 @@ ax_status ax_nn_rotary(ax_tensor *x, double base, int64_t offset, ax_tensor **ou
       s[p * d + i] = (float)-sin(ang);   /* pair (a, b) -> (a cos - b sin, b cos + a sin) */
       s[p * d + i + 1] = (float)sin(ang);
     }
+  if (!(st = host_to(&cs, x->storage->device, err))) st = host_to(&sn, x->storage->device, err);
+  if (st) {
+    ax_tensor_release(cs);
+    ax_tensor_release(sn);
+    return st;
+  }
   tmps k = {0};
   keep(&k, cs);
   keep(&k, sn);
@@ -1128,6 +1144,7 @@ ax_status ax_nn_rotary(ax_tensor *x, double base, int64_t offset, ax_tensor **ou
     int64_t two[1] = {2};
     int64_t rev[2] = {1, 0};
     k.st = ax_tensor_from_i64(rev, two, 1, AX_INT64, &idx, &k.e);
+    if (!k.st) k.st = host_to(&idx, x->storage->device, &k.e);
     keep(&k, idx);
   }
   if (!k.st) {
@@ -1170,7 +1187,7 @@ static bool n_causal_mask(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, 
   if (t < 1 || s < 1) return ax_vm_raise(vm, "value", "causal_mask: sizes must be positive");
   ax_tensor *r = NULL;
   ax_err e;
-  ax_status st = ax_nn_causal_mask(t, s, &r, &e);
+  ax_status st = ax_nn_causal_mask(t, s, ax_vm_device(vm), &r, &e);   /* a creation function */
   if (st) return ax_raise_rt(vm, st, &e);
   return ax_push_tensor(vm, r, out);
 }
@@ -1204,6 +1221,7 @@ static bool n_one_hot(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_v
   ax_tensor *ar = NULL;
   if (!k.st) {
     k.st = ax_arange(0, c, 1, AX_INT64, &ar, &k.e);
+    if (!k.st) k.st = host_to(&ar, ids->storage->device, &k.e);
     keep(&k, ar);
   }
   ax_tensor *eq = B(&k, ax_eq, UNSQ(&k, ids, -1), ar);

@@ -14,8 +14,9 @@ ax_status ax_nn_dropout(ax_tensor *x, double p, int training, ax_tensor **out, a
 ax_status ax_nn_embedding(ax_tensor *ids, ax_tensor *w, ax_tensor **out, ax_err *err);
 ax_status ax_nn_attention(ax_tensor *q, ax_tensor *k, ax_tensor *v, ax_tensor *mask, int causal, double dropout,
                           int training, double scale, ax_tensor **out, ax_err *err);
-ax_status ax_nn_causal_mask(int64_t t, int64_t s, ax_tensor **out, ax_err *err);
-ax_status ax_nn_positional_table(int64_t t, int64_t d, ax_tensor **out, ax_err *err);
+/* Both are made on the CPU and moved to dev (the device of the tensors they join). */
+ax_status ax_nn_causal_mask(int64_t t, int64_t s, ax_device dev, ax_tensor **out, ax_err *err);
+ax_status ax_nn_positional_table(int64_t t, int64_t d, ax_device dev, ax_tensor **out, ax_err *err);
 ax_status ax_nn_rotary(ax_tensor *x, double base, int64_t offset, ax_tensor **out, ax_err *err);
 /* red: 0 none, 1 mean, 2 sum; logits_are_logprobs: nll. */
 ax_status ax_nn_cross_entropy(ax_tensor *logits, ax_tensor *target, ax_tensor *weight, int64_t ignore_index,

@@ -442,22 +442,14 @@ static bool rs_visit(void *ud, const char *name, ax_tensor *t, int is_buffer) {
   for (int k = 0; k < AX_OPTIM_NSTATE && !c->st; k++) {
     if (!s->state[k]) continue;
     snprintf(key, sizeof key, "optim.%s.%s", name, ax_optim_state_name(c->opt->cfg.kind, k));
-    ax_tensor *src = ax_tensor_dict_get(c->d, key), *cast = NULL, *cont = NULL;
+    ax_tensor *src = ax_tensor_dict_get(c->d, key);
     if (!src || src->ndim != s->state[k]->ndim ||
         memcmp(src->shape, s->state[k]->shape, sizeof(int64_t) * (size_t)src->ndim)) {
       c->st = ax_err_set(c->err, AX_E_FORMAT, "%s: optimizer state '%s' is missing or has the wrong shape", c->path, key);
       break;
     }
-    c->st = ax_cast(src, s->state[k]->dtype, &cast, c->err);
-    if (!c->st) c->st = ax_contiguous(cast, &cont, c->err);
-    if (!c->st) {
-      size_t es = ax_dtype_size(cont->dtype);
-      memcpy((char *)s->state[k]->storage->data + s->state[k]->offset * (int64_t)es,
-             (char *)cont->storage->data + cont->offset * (int64_t)es, (size_t)ax_numel(cont) * es);
-      ax_bump_version(s->state[k]);
-    }
-    ax_tensor_release(cast);
-    ax_tensor_release(cont);
+    /* converted to the state's type and written where the state lives (uploaded to a device) */
+    c->st = ax_copy_(s->state[k], src, c->err);
   }
   return c->st == AX_OK;
 }

@@ -848,21 +848,8 @@ static bool load_visit(void *ud, const char *name, ax_tensor *t, int is_buffer) 
 
 static bool copy_visit(void *ud, const char *name, ax_tensor *t, int is_buffer) {
   load_ctx *c = ud;
-  ax_tensor *src = ax_tensor_dict_get(c->d, name), *cast = NULL, *cont = NULL;
-  c->st = ax_cast(src, t->dtype, &cast, c->err);
-  if (!c->st) c->st = ax_contiguous(cast, &cont, c->err);
-  if (!c->st) {
-    if (!ax_is_contiguous(t) || t->storage->device.type != AX_DEV_CPU) {
-      c->st = ax_err_set(c->err, AX_E_UNSUPPORTED, "load: tensor '%s' is not a contiguous cpu tensor", name);
-    } else {
-      size_t es = ax_dtype_size(t->dtype);
-      memcpy((char *)t->storage->data + t->offset * (int64_t)es, (char *)cont->storage->data + cont->offset * (int64_t)es,
-             (size_t)ax_numel(t) * es);
-      ax_bump_version(t);
-    }
-  }
-  ax_tensor_release(cast);
-  ax_tensor_release(cont);
+  /* converted to the parameter's type and written in place wherever it lives (uploaded to a device) */
+  c->st = ax_copy_(t, ax_tensor_dict_get(c->d, name), c->err);
   return c->st == AX_OK;
 }
 
@@ -1422,8 +1409,11 @@ static bool f_generate(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_
     /* with the cache, feed only what the network has not seen yet */
     int64_t start = cache ? (s == 0 ? 0 : have - 1) : 0, len = have - start;
     int64_t shape[2] = {1, len};
-    ax_tensor *x = NULL;
+    ax_tensor *x = NULL, *xd = NULL;
     st = ax_tensor_from_i64(ids + start, shape, 2, AX_INT64, &x, &e);
+    if (!st) st = ax_to(x, n->device, &xd, &e);   /* where the network is */
+    ax_tensor_release(x);
+    x = xd;
     if (st) { ok = ax_raise_rt(vm, st, &e); break; }
     ax_value xv, r;
     ok = ax_push_tensor(vm, x, &xv);

@@ -1128,8 +1128,15 @@ static bool bn_forward(ax_vm *vm, ax_layer *b, ax_tensor *x, ax_tensor **out) {
   ax_err e;
   ax_tensor *nb = find_tensor(b, "num_batches_tracked");
   if (b->training && nb) {
-    int64_t *p = (int64_t *)nb->storage->data + nb->offset;
-    (*p)++;
+    if (nb->storage->device.type == AX_DEV_CPU) {   /* Net.to leaves the counter on the CPU */
+      int64_t *p = (int64_t *)nb->storage->data + nb->offset;
+      (*p)++;
+    } else {   /* moved by hand (a loaded state on a device): read, add one, write back */
+      int64_t v = 0;
+      ax_status cs = ax_item_i64(nb, &v, &e);
+      if (!cs) cs = ax_fill_(nb, (double)(v + 1), &e);
+      if (cs) return raise_in(vm, b, cs, &e);
+    }
   }
   ax_status st = ax_batch_norm(x, find_tensor(b, "running_mean"), find_tensor(b, "running_var"), find_tensor(b, "weight"),
                                find_tensor(b, "bias"), b->training, b->momentum, b->eps, out, &e);
@@ -1352,11 +1359,11 @@ static ax_status rnn_dir(ax_layer *l, ax_tensor *x, int layer, int rev, ax_tenso
   ax_status st = ax_nn_linear(x, wih, bih, &xp, e);   /* all time steps at once: [B, T, G*H] */
   if (!st) {
     if (h0) hcur = ax_tensor_retain(h0);
-    else st = ax_zeros(hs, 2, x->dtype, &hcur, e);
+    else st = ax_full_on(hs, 2, 0, x->dtype, x->storage->device, &hcur, e);
   }
   if (!st && l->kind == AX_L_LSTM) {
     if (c0) ccur = ax_tensor_retain(c0);
-    else st = ax_zeros(hs, 2, x->dtype, &ccur, e);
+    else st = ax_full_on(hs, 2, 0, x->dtype, x->storage->device, &ccur, e);
   }
   for (int64_t s = 0; s < t && !st; s++) {
     int64_t ti = rev ? t - 1 - s : s;
@@ -1627,7 +1634,7 @@ bool ax_layer_forward(ax_vm *vm, ax_layer *l, ax_tensor *x, ax_tensor *ctx, ax_t
       ax_tensor *table = NULL, *part = NULL, *tc = NULL;
       if (l->learned) st = ax_narrow(find_tensor(l, "weight"), 0, off, t, &part, &e);
       else {
-        st = ax_nn_positional_table(t + off, d, &table, &e);
+        st = ax_nn_positional_table(t + off, d, x->storage->device, &table, &e);
         if (!st) st = ax_narrow(table, 0, off, t, &part, &e);
       }
       if (!st) st = ax_cast(part, x->dtype, &tc, &e);
