@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static _Atomic size_t live_bytes;
+size_t ax_mem_live_bytes_;   /* only through __atomic builtins (ax_mem.h reads it inline) */
 static _Atomic size_t peak_bytes;
 static _Atomic size_t limit_bytes;
 static _Atomic uint64_t fail_countdown;   /* 0: off */
@@ -31,17 +31,17 @@ static int admit(size_t size) {
     atomic_fetch_sub(&fail_countdown, 1);
   }
   size_t lim = atomic_load_explicit(&limit_bytes, memory_order_relaxed);
-  if (lim && atomic_load_explicit(&live_bytes, memory_order_relaxed) + size > lim) return 0;
+  if (lim && __atomic_load_n(&ax_mem_live_bytes_, __ATOMIC_RELAXED) + size > lim) return 0;
   return 1;
 }
 
 static void count_add(size_t size) {
-  size_t now = atomic_fetch_add_explicit(&live_bytes, size, memory_order_relaxed) + size;
+  size_t now = __atomic_add_fetch(&ax_mem_live_bytes_, size, __ATOMIC_RELAXED);
   size_t pk = atomic_load_explicit(&peak_bytes, memory_order_relaxed);
   while (now > pk && !atomic_compare_exchange_weak(&peak_bytes, &pk, now)) {}
 }
 
-static void count_sub(size_t size) { atomic_fetch_sub_explicit(&live_bytes, size, memory_order_relaxed); }
+static void count_sub(size_t size) { __atomic_sub_fetch(&ax_mem_live_bytes_, size, __ATOMIC_RELAXED); }
 
 void *ax_malloc(size_t size) {
   if (size == 0) size = 1;
@@ -97,7 +97,7 @@ void ax_free_aligned(void *p, size_t size) {
   free(p);
 }
 
-size_t ax_mem_live(void) { return atomic_load(&live_bytes); }
+size_t ax_mem_live(void) { return ax_mem_live_now(); }
 size_t ax_mem_peak(void) { return atomic_load(&peak_bytes); }
 void ax_mem_set_limit(size_t bytes) { atomic_store(&limit_bytes, bytes); }
 size_t ax_mem_limit(void) { return atomic_load(&limit_bytes); }

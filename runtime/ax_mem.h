@@ -18,6 +18,9 @@ void *ax_malloc_aligned(size_t size);
 void ax_free_aligned(void *p, size_t size);
 
 size_t ax_mem_live(void);                      /* bytes currently allocated */
+/* The same count read inline (the VM's loop back-edge compares it with the GC trigger). */
+extern size_t ax_mem_live_bytes_;
+static inline size_t ax_mem_live_now(void) { return __atomic_load_n(&ax_mem_live_bytes_, __ATOMIC_RELAXED); }
 size_t ax_mem_peak(void);
 void ax_mem_set_limit(size_t bytes);          /* 0 = no limit */
 size_t ax_mem_limit(void);

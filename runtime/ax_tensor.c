@@ -44,9 +44,13 @@ int ax_device_eq(ax_device a, ax_device b) { return a.type == b.type && a.index 
 ** same sizes, and fresh mmap'd blocks cost a page fault per 4 KiB on first touch. */
 #define CACHE_SLOTS 64
 #define CACHE_MIN ((size_t)1 << 16)
-#define CACHE_MAX_BYTES ((size_t)1 << 30)
-static struct { void *p; size_t n; } cache[CACHE_SLOTS];
-static size_t cache_bytes;
+#define CACHE_MAX_BYTES ((size_t)256 << 20)
+/* Bigger blocks go straight back: an evaluation batch's 100 MB conv output kept for reuse stayed
+** resident while the next layers allocated other sizes; re-faulting such a block costs far less
+** than the work that fills it. */
+#define CACHE_BLOCK_MAX ((size_t)16 << 20)
+static struct { void *p; size_t n; unsigned age; } cache[CACHE_SLOTS];
+static size_t cache_bytes;   /* written under cache_mu; read without it by ax_cpu_cache_bytes */
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 
 #define SMALL_MAX 1024
@@ -114,7 +118,7 @@ static void *cpu_alloc(size_t n) {
       if (cache[i].p && cache[i].n == n) {
         void *p = cache[i].p;
         cache[i].p = NULL;
-        cache_bytes -= n;
+        __atomic_store_n(&cache_bytes, cache_bytes - n, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&cache_mu);
         return p;
       }
@@ -137,14 +141,15 @@ static void cpu_free(void *p, size_t n) {
     else ax_free_aligned(p, n ? n : 64);
     return;
   }
-  if (n >= CACHE_MIN) {
+  if (n >= CACHE_MIN && n <= CACHE_BLOCK_MAX) {
     pthread_mutex_lock(&cache_mu);
     if (cache_bytes + n <= CACHE_MAX_BYTES)
       for (int i = 0; i < CACHE_SLOTS; i++)
         if (!cache[i].p) {
           cache[i].p = p;
           cache[i].n = n;
-          cache_bytes += n;
+          cache[i].age = 0;
+          __atomic_store_n(&cache_bytes, cache_bytes + n, __ATOMIC_RELAXED);
           pthread_mutex_unlock(&cache_mu);
           return;
         }
@@ -161,7 +166,20 @@ void ax_cpu_cache_clear(void) {
       ax_free_aligned(cache[i].p, cache[i].n);
       cache[i].p = NULL;
     }
-  cache_bytes = 0;
+  __atomic_store_n(&cache_bytes, 0, __ATOMIC_RELAXED);
+  pthread_mutex_unlock(&cache_mu);
+}
+
+size_t ax_cpu_cache_bytes(void) { return __atomic_load_n(&cache_bytes, __ATOMIC_RELAXED); }
+
+void ax_cpu_cache_trim(void) {
+  pthread_mutex_lock(&cache_mu);
+  for (int i = 0; i < CACHE_SLOTS; i++)
+    if (cache[i].p && cache[i].age++ >= 1) {
+      ax_free_aligned(cache[i].p, cache[i].n);
+      __atomic_store_n(&cache_bytes, cache_bytes - cache[i].n, __ATOMIC_RELAXED);
+      cache[i].p = NULL;
+    }
   pthread_mutex_unlock(&cache_mu);
 }
 

@@ -61,6 +61,12 @@ const ax_backend *ax_backend_loaded(ax_device d);
 size_t ax_device_mem_live(void);
 /* Free the CPU allocator's cache of large blocks (leak checks, memory pressure). */
 void ax_cpu_cache_clear(void);
+/* Bytes of freed blocks the CPU allocator keeps for reuse (counted by ax_mem_live, not in use). */
+size_t ax_cpu_cache_bytes(void);
+/* Age the cached blocks and free those no allocation took since the previous trim: the GC calls it
+** after each collection, so blocks of sizes a loop stopped asking for (an evaluation's batches, a
+** finished phase) are returned instead of held for the rest of the run. */
+void ax_cpu_cache_trim(void);
 
 typedef struct ax_storage {
   int64_t refc;

@@ -61,6 +61,7 @@ struct ax_vm {
   /* heap */
   ax_obj *objects;
   size_t heap_bytes, next_gc;
+  size_t gc_base;             /* bytes in use after the last collection (ax_gc_phase) */
   long long pressure;      /* outside-heap bytes reported by foreign types */
   int gc_paused;
   bool gc_stress;          /* ANX_GC_STRESS=1: collect at every safe point (tests) */
@@ -118,10 +119,16 @@ bool ax_list_reserve(ax_vm *vm, ax_list *l, int64_t cap);
 
 /* gc.c */
 void ax_gc_collect(ax_vm *vm);
-/* The pressure measure: every byte allocated through the choke point (runtime/ax_mem.h) plus tensor
-** storage on devices (DESIGN.md: device bytes count toward GC pressure; a counter the runtime keeps
-** where storage is made and freed, so asking loads and calls no backend). */
-static inline size_t ax_gc_tensor_bytes(void) { return ax_mem_live() + ax_device_mem_live(); }
+/* The pressure measure: tensor bytes in use on the host (the choke point's count, runtime/ax_mem.h,
+** less the freed blocks the CPU allocator caches for reuse: counting those let each collection's
+** garbage raise the next trigger, the cache growing by a collection's garbage per cycle until its 64
+** slots were full, 12 MB of dead batches on the MLP) plus tensor storage on devices (DESIGN.md:
+** device bytes count toward GC pressure; a counter the runtime keeps where storage is made and
+** freed, so asking loads and calls no backend). */
+static inline size_t ax_gc_tensor_bytes(void) {
+  size_t all = ax_mem_live(), cached = ax_cpu_cache_bytes();
+  return (all > cached ? all - cached : 0) + ax_device_mem_live();
+}
 /* The trigger counts those bytes, not only the GC heap: a dead tensor value can hold an autograd
 ** graph of saved activations that no per-value count sees, so pacing by the heap alone let training
 ** steps pile up gigabytes (on the host or on a GPU) before a collection. */
@@ -131,6 +138,12 @@ static inline void ax_gc_maybe(ax_vm *vm) {
   if (all > used) used = all;
   if (used > vm->next_gc && !vm->gc_paused) ax_gc_collect(vm);
 }
+
+/* At the start of a phase that allocates a new working set (train(), evaluate()): collect when more
+** than 1 MB was allocated since the last collection, so the garbage of the phase before (its last
+** batches) is not still held while the new one's batches arrive; and return the blocks the CPU
+** allocator cached for the last phase's sizes. Natives call it where everything they hold is rooted. */
+void ax_gc_phase(ax_vm *vm);
 
 /* vm.c */
 bool ax_vm_run_proto(ax_vm *vm, ax_proto *p, ax_value *out);   /* run a compiled top level */

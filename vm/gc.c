@@ -127,19 +127,30 @@ void ax_gc_collect(ax_vm *vm) {
     }
   }
   size_t live = vm->heap_bytes + (vm->pressure > 0 ? (size_t)vm->pressure : 0);
+  ax_cpu_cache_trim();   /* blocks no allocation took since the last collection go back */
   size_t all = ax_gc_tensor_bytes();   /* tensors (host and device) and autograd graphs too */
   if (all > live) live = all;
-  /* Collect again after as many new bytes as the GC heap holds (at least 8 MB). A collection's
+  /* Collect again after as many new bytes as the GC heap holds (at least 2 MB). A collection's
   ** cost is the marking and sweeping of heap objects, so this keeps it O(1) per allocated byte,
   ** while the bytes that matter with tensors (datasets, parameters: big buffers behind a few small
   ** objects) no longer scale the slack: with 220 MB of Fashion-MNIST live, a live/4 slack let 55 MB
-  ** of dead batches wait for a collection. */
-  size_t slack = vm->heap_bytes < ((size_t)8 << 20) ? ((size_t)8 << 20) : vm->heap_bytes;
+  ** of dead batches wait for a collection. The 2 MB floor (8 MB before) bounds the dead batches a
+  ** training loop holds; with a small heap a collection costs tens of microseconds. */
+  size_t slack = vm->heap_bytes < ((size_t)2 << 20) ? ((size_t)2 << 20) : vm->heap_bytes;
   vm->next_gc = live + slack;
+  vm->gc_base = live;
   /* under a memory limit, collect before garbage alone could exhaust it */
   size_t lim = ax_mem_limit();
   if (lim && vm->next_gc > lim / 2) vm->next_gc = lim / 2;
   if (vm->gc_stress) vm->next_gc = 0;
+}
+
+void ax_gc_phase(ax_vm *vm) {
+  size_t used = vm->heap_bytes + (vm->pressure > 0 ? (size_t)vm->pressure : 0);
+  size_t all = ax_gc_tensor_bytes();
+  if (all > used) used = all;
+  if (used > vm->gc_base + ((size_t)1 << 20) && !vm->gc_paused) ax_gc_collect(vm);
+  ax_cpu_cache_clear();   /* the blocks cached for the last phase's sizes (training's, at an evaluation) */
 }
 
 void ax_vm_add_pressure(ax_vm *vm, long long bytes) {

@@ -602,6 +602,7 @@ static bool run_eval(ax_vm *vm, ax_value netv, ax_value loader, loss_spec *ls, i
   double total = 0;
   int64_t n = 0, correct = 0, counted = 0;
   bool ok = true, done = false;
+  ax_gc_phase(vm);   /* the training epoch's last batches go before this pass's arrive */
   while (ok) {
     ax_value xb, yb, out, loss;
     vm->roots[vm->nroots - 1] = state;
@@ -1067,8 +1068,10 @@ static bool f_train(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
       }
       ax_vm_pop_root(vm, 2);
       /* A safe point: everything this native still holds is rooted (loader, state, optimizer, history),
-      ** so the batch's dead tensor values can go now instead of piling up until train() returns. */
-      ax_gc_maybe(vm);
+      ** so the batch's dead tensor values can go now instead of piling up until train() returns. The
+      ** first batch of an epoch also ends a phase: the validation pass's batches before it go. */
+      if (bi == 0) ax_gc_phase(vm);
+      else ax_gc_maybe(vm);
       bi++;
       global_step++;
       if (ok && show_progress && tty && (bi % 10 == 0 || bi == nbatches)) {

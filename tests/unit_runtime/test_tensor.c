@@ -296,7 +296,66 @@ static void test_large_parallel(void) {
   ax_tensor_release(s);
 }
 
+/* The CPU allocator's block cache: what it holds is counted apart (the GC's measure subtracts it),
+** a trim frees the blocks no allocation took since the trim before, huge blocks are never kept. */
+static void test_block_cache(void) {
+  ax_tensor *t = NULL, *u = NULL;
+  OK(ax_tensor_empty(SHP(256, 1024), AX_FLOAT32, AX_CPU, &t, &e_));   /* warm the header caches */
+  ax_tensor_release(t);
+  ax_cpu_cache_trim();
+  ax_cpu_cache_trim();
+  size_t base = ax_mem_live();
+  OK(ax_tensor_empty(SHP(256, 1024), AX_FLOAT32, AX_CPU, &t, &e_));   /* 1 MiB */
+  ax_tensor_release(t);
+  CHECK(ax_cpu_cache_bytes() == ((size_t)1 << 20));
+  CHECK(ax_mem_live() - ax_cpu_cache_bytes() == base);
+  ax_cpu_cache_trim();                                   /* cached before this trim: kept once */
+  CHECK(ax_cpu_cache_bytes() == ((size_t)1 << 20));
+  OK(ax_tensor_empty(SHP(256, 1024), AX_FLOAT32, AX_CPU, &t, &e_));   /* reused: the age restarts */
+  CHECK(ax_cpu_cache_bytes() == 0);
+  ax_tensor_release(t);
+  ax_cpu_cache_trim();
+  CHECK(ax_cpu_cache_bytes() == ((size_t)1 << 20));
+  ax_cpu_cache_trim();                                   /* unused through a whole cycle: freed */
+  CHECK(ax_cpu_cache_bytes() == 0);
+  CHECK(ax_mem_live() == base);
+  OK(ax_tensor_empty(SHP(32, 1024, 1024), AX_FLOAT32, AX_CPU, &u, &e_));   /* 128 MiB: not kept */
+  ax_tensor_release(u);
+  CHECK(ax_cpu_cache_bytes() == 0);
+  CHECK(ax_mem_live() == base);
+}
+
+/* relu over the input's own storage only when nothing else can see it. */
+static void test_relu_reuse(void) {
+  double v[4] = {-1, 2, -3, 4};
+  ax_tensor *x = rt_vals(v, SHP(2, 2), AX_FLOAT32), *y = NULL;
+  OK(ax_relu_reuse(x, &y, &e_));
+  CHECK(y == x && rt_at(x, 0, 0, 0) == 0 && rt_at(x, 0, 1, 0) == 2 && rt_at(x, 1, 0, 0) == 0);
+  ax_tensor_release(y);
+  ax_tensor_release(x);
+  /* a second holder (a script value, a view, the autograd graph): a new tensor, x unchanged */
+  x = rt_vals(v, SHP(2, 2), AX_FLOAT32);
+  ax_tensor *other = ax_tensor_retain(x);
+  OK(ax_relu_reuse(x, &y, &e_));
+  CHECK(y != x && rt_at(x, 0, 0, 0) == -1 && rt_at(y, 0, 0, 0) == 0 && rt_at(y, 1, 1, 0) == 4);
+  ax_tensor_release(other);
+  ax_tensor_release(y);
+  ax_tensor *view = NULL;
+  OK(ax_transpose(x, 0, 1, &view, &e_));
+  OK(ax_relu_reuse(x, &y, &e_));   /* the view shares the storage */
+  CHECK(y != x && rt_at(view, 0, 1, 0) == -3);
+  ax_tensor_release(y);
+  ax_tensor_release(view);
+  x->requires_grad = 1;            /* needs a gradient: recorded as an op, never in place */
+  OK(ax_relu_reuse(x, &y, &e_));
+  CHECK(y != x && rt_at(x, 0, 0, 0) == -1);
+  ax_tensor_release(y);
+  ax_tensor_release(x);
+}
+
 int main(void) {
+  test_block_cache();
+  test_relu_reuse();
   test_views();
   test_broadcast_promotion();
   test_creation_access();
