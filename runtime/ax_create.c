@@ -477,3 +477,18 @@ ax_status ax_dropout_mask(const ax_tensor *t, double p, ax_tensor **out, ax_err 
   rctx c = {.kind = R_BERNOULLI, .p = p};
   return s ? s : random_like(t, &c, AX_RANDOM_BERNOULLI, out, err);
 }
+
+/* relu(x) written over x when nothing else can see it: x and its storage hold one reference each
+** (the caller's), no autograd node and no gradient wanted, a contiguous float tensor on the CPU.
+** A network's evaluation pass then holds one activation per layer instead of two (conv1's output
+** for an evaluation batch of 1000 Fashion-MNIST images is 100 MB). Otherwise exactly ax_relu. */
+ax_status ax_relu_reuse(ax_tensor *x, ax_tensor **out, ax_err *err) {
+  if (x->refc == 1 && x->storage->refc == 1 && !x->requires_grad && !x->node &&
+      x->storage->device.type == AX_DEV_CPU && ax_is_contiguous(x) && ax_dtype_is_float(x->dtype) &&
+      !cpu_unary_inplace(AX_OP_RELU, x, err)) {
+    x->storage->version++;
+    *out = ax_tensor_retain(x);
+    return AX_OK;
+  }
+  return ax_relu(x, out, err);
+}

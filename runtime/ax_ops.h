@@ -183,6 +183,9 @@ AX_DECL_BINARY(add) AX_DECL_BINARY(sub) AX_DECL_BINARY(mul) AX_DECL_BINARY(div)
 AX_DECL_BINARY(pow) AX_DECL_BINARY(maximum) AX_DECL_BINARY(minimum) AX_DECL_BINARY(eq)
 AX_DECL_BINARY(ne) AX_DECL_BINARY(lt) AX_DECL_BINARY(le) AX_DECL_BINARY(gt) AX_DECL_BINARY(ge)
 AX_DECL_BINARY(logical_and) AX_DECL_BINARY(logical_or) AX_DECL_BINARY(matmul)
+/* relu over x's own storage when x has no other holder (one reference to it and to its storage),
+** needs no gradient and is a contiguous float CPU tensor; else ax_relu. out is x retained then. */
+ax_status ax_relu_reuse(ax_tensor *x, ax_tensor **out, ax_err *err);
 #undef AX_DECL_UNARY
 #undef AX_DECL_BINARY
 

@@ -640,7 +640,12 @@ typedef struct {
   int64_t seed;
   int64_t epoch;          /* iterations started: shuffles differ per epoch */
   int prefetch;           /* batches gathered ahead on a background thread; 0: none */
+  bool prefetch_auto;     /* no prefetch: given: 2 ahead, 1 when a batch is over PREFETCH_AUTO_BYTES */
 } loader;
+
+/* One batch ahead already hides the gathering; a second smooths an uneven worker but costs a whole
+** batch of memory, which for big batches (an evaluation's 1000 images: 3 MB each) outweighs it. */
+#define PREFETCH_AUTO_BYTES ((size_t)2 << 20)
 
 static void l_finalize(ax_vm *vm, void *data) { ax_free(data, sizeof(loader)); }
 
@@ -721,9 +726,15 @@ static bool it_prefetch(ax_vm *vm, loader *l, loader_iter *it) {
     shape[0] = l->n < l->batch ? l->n : l->batch;
     if (!ax_data_plan_compile(vm, l->transform, shape, tx->ndim, tx->dtype, &plan)) return false;
   }
+  int depth = l->prefetch;
+  if (l->prefetch_auto) {
+    size_t row = on_worker ? (size_t)(plan.c * plan.oh * plan.ow) * sizeof(float)
+                           : (size_t)(ax_numel(tx) / tx->shape[0]) * ax_dtype_size(tx->dtype);
+    if ((double)row * (double)l->batch > (double)PREFETCH_AUTO_BYTES) depth = 1;
+  }
   ax_prefetch_cfg cfg = {
     .x = tx, .y = ordered ? ty : NULL, .order = ordered ? ax_value_tensor(it->perm) : NULL,
-    .count = l->n, .batch = l->batch, .nbatches = it->nbatches, .depth = l->prefetch,
+    .count = l->n, .batch = l->batch, .nbatches = it->nbatches, .depth = depth,
     .plan = on_worker ? &plan : NULL, .seed = l->seed, .epoch = it->epoch,
   };
   it->pf = ax_prefetch_start(&cfg);
@@ -909,6 +920,7 @@ bool ax_loader_new(ax_vm *vm, ax_value x, ax_value y, int64_t batch, bool shuffl
   l->shuffle = shuffle;
   l->seed = seed;
   l->prefetch = 2;
+  l->prefetch_auto = true;
   *out = ax_foreign_new(vm, &ax_loader_class, l);
   if (AX_IS_NIL(*out)) {
     ax_free(l, sizeof *l);
@@ -937,6 +949,7 @@ static bool d_loader(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_va
   l->n = tx->shape[0];
   l->batch = 32;
   l->prefetch = 2;
+  l->prefetch_auto = true;
   ax_value v;
   bool ok = true;
   if ((ax_kw_get(kw, "batch", &v) || ax_kw_get(kw, "batch_size", &v))) {
@@ -952,7 +965,10 @@ static bool d_loader(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_va
   if (ok && ax_kw_get(kw, "prefetch", &v)) {
     if (!AX_IS_INT(v) || v.as.i < 0 || v.as.i > AX_PREFETCH_MAX_DEPTH)
       ok = ax_vm_raise(vm, "value", "data.loader: prefetch must be an int from 0 (off) to %d", AX_PREFETCH_MAX_DEPTH);
-    else l->prefetch = (int)v.as.i;
+    else {
+      l->prefetch = (int)v.as.i;
+      l->prefetch_auto = false;
+    }
   }
   if (ok && ax_kw_get(kw, "transform", &v)) l->transform = v;
   l->sampler = AX_NIL;

@@ -137,7 +137,7 @@ bool ax_apply_act(ax_vm *vm, ax_act a, ax_value fn, double slope, ax_tensor *x, 
   ax_status st = AX_OK;
   switch (a) {
   case AX_ACT_NONE: *out = ax_tensor_retain(x); return true;
-  case AX_ACT_RELU: st = ax_relu(x, out, &e); break;
+  case AX_ACT_RELU: st = ax_relu_reuse(x, out, &e); break;   /* x is the layer's own output */
   case AX_ACT_GELU: st = ax_gelu(x, out, &e); break;
   case AX_ACT_GELU_TANH: st = ax_nn_activation(x, "gelu_tanh", 0, out, &e); break;
   case AX_ACT_SILU: st = ax_silu(x, out, &e); break;

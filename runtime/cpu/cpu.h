@@ -84,6 +84,7 @@ ax_status cpu_new(const int64_t *shape, int ndim, ax_dtype dt, ax_tensor **out, 
 
 /* Kernels (one family per file). */
 ax_status cpu_unary(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
+ax_status cpu_unary_inplace(ax_op op, ax_tensor *x, ax_err *err);   /* x over itself: float, contiguous */
 ax_status cpu_binary(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
 ax_status cpu_where(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
 ax_status cpu_masked_fill(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);

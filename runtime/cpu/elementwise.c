@@ -157,6 +157,22 @@ ax_status cpu_unary(ax_op op, ax_tensor *const *in, int nin, const ax_attrs *at,
   return AX_OK;
 }
 
+/* op(x) written over x (contiguous, a float dtype, on the CPU): the caller has checked that nothing
+** else can see x (ax_relu_reuse). Same element code and threading as cpu_unary. */
+ax_status cpu_unary_inplace(ax_op op, ax_tensor *x, ax_err *err) {
+  if (!ax_dtype_is_float(x->dtype) || !ax_is_contiguous(x))
+    return ax_err_set(err, AX_E_UNSUPPORTED, "%s: in place needs a contiguous float tensor", ax_op_name(op));
+  un_ctx c = {op, 0, x->dtype, 0, 0, 0, 0, 0};
+  c.cd = ax_compute_dtype(x->dtype);
+  c.dout = x->dtype;
+  cpu_iter it;
+  cpu_iter_init(&it, x->shape, x->ndim);
+  cpu_iter_add(&it, x);
+  cpu_iter_add(&it, x);
+  cpu_iter_run(&it, unary_block, &c);
+  return AX_OK;
+}
+
 /* ---------------- binary ---------------- */
 
 static inline double ipow_d(double a, double b) { return pow(a, b); }

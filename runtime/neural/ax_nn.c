@@ -179,7 +179,7 @@ ax_status ax_nn_k_convt2d_bwd(ax_tensor *const *in, int nin, const ax_attrs *at,
 /* ---- pooling ---- */
 
 /* attrs: iv[0..1] kernel, iv[2..3] stride, iv[4..5] pad, iv[6..7] dilation, iv[8] ceil_mode,
-** iv[9] count_include_pad, iv[10..11] input H, W (backward rows). */
+** iv[9] count_include_pad, iv[10..11] input H, W (backward rows), iv[13] max: no indices wanted. */
 static ax_status pool_desc(const char *op, int64_t n, int64_t c, int64_t h, int64_t w, const ax_attrs *at,
                            ax_nn_pool2d_desc *d, ax_err *err) {
   *d = (ax_nn_pool2d_desc){n, c, h, w, at->iv[0], at->iv[1], at->iv[2], at->iv[3], at->iv[4], at->iv[5],
@@ -208,8 +208,13 @@ static ax_status pool_fwd(int is_max, ax_tensor *const *in, int nin, const ax_at
   int64_t shape[4] = {d.n, d.c, oh, ow};
   if ((st = empty(shape, 4, x0->dtype, &out[0], err))) goto done;
   if (is_max) {
-    if ((st = empty(shape, 4, AX_INT64, &out[1], err))) goto done;
-    int64_t *idx = (int64_t *)out[1]->storage->data + out[1]->offset;
+    /* iv[13]: nobody will read the indices (no gradient will be recorded, ax_max_pool2d): an
+    ** evaluation pass then does not hold an int64 index per output, twice the output's bytes */
+    int64_t *idx = NULL;
+    if (!at->iv[13]) {
+      if ((st = empty(shape, 4, AX_INT64, &out[1], err))) goto done;
+      idx = (int64_t *)out[1]->storage->data + out[1]->offset;
+    }
     st = f64 ? ax_nn_max_pool2d_fwd_f64(&d, F64(x), F64(out[0]), idx, err) : ax_nn_max_pool2d_fwd_f32(&d, F32(x), F32(out[0]), idx, err);
   } else {
     st = f64 ? ax_nn_avg_pool2d_fwd_f64(&d, F64(x), F64(out[0]), err) : ax_nn_avg_pool2d_fwd_f32(&d, F32(x), F32(out[0]), err);
@@ -783,6 +788,7 @@ ax_status ax_max_pool2d(ax_tensor *x, const int64_t kernel[2], const int64_t str
   at.iv[4] = pad[0]; at.iv[5] = pad[1];
   at.iv[6] = dilation[0]; at.iv[7] = dilation[1];
   at.iv[8] = ceil_mode;
+  at.iv[13] = !(ax_grad_enabled() && x->requires_grad);   /* the indices serve the backward only */
   return pool_call(AX_OP_MAX_POOL2D, x, &at, out, err);
 }
 
