@@ -253,9 +253,9 @@ const ax_kernel_table *ax_backend_kernels(ax_device d) {
 
 /* Bytes of storage on devices other than the CPU, counted where storage is made and freed (ax_mem
 ** counts the CPU's): the VM's GC pressure, without a call into any backend. */
-static size_t device_live;
+size_t ax_device_live_bytes_;   /* read inline by ax_device_mem_live_now (ax_tensor.h) */
 
-size_t ax_device_mem_live(void) { return __atomic_load_n(&device_live, __ATOMIC_RELAXED); }
+size_t ax_device_mem_live(void) { return __atomic_load_n(&ax_device_live_bytes_, __ATOMIC_RELAXED); }
 
 /* ---------------- lifetime ---------------- */
 
@@ -266,7 +266,7 @@ ax_tensor *ax_tensor_retain(ax_tensor *t) {
 
 static void storage_release(ax_storage *s) {
   if (!s || --s->refc > 0) return;
-  if (s->device.type != AX_DEV_CPU) __atomic_sub_fetch(&device_live, s->nbytes, __ATOMIC_RELAXED);
+  if (s->device.type != AX_DEV_CPU) __atomic_sub_fetch(&ax_device_live_bytes_, s->nbytes, __ATOMIC_RELAXED);
   s->be->free(s->data, s->nbytes);
   storage_free(s);
 }
@@ -422,7 +422,7 @@ ax_status ax_tensor_empty(const int64_t *shape, int ndim, ax_dtype dt, ax_device
                       nbytes, ax_shape_str(shape, ndim, b, sizeof b), ax_dtype_name(dt));
   }
   *st = (ax_storage){.refc = 1, .data = data, .nbytes = nbytes, .be = be, .device = dev, .version = 0};
-  if (dev.type != AX_DEV_CPU) __atomic_add_fetch(&device_live, nbytes, __ATOMIC_RELAXED);
+  if (dev.type != AX_DEV_CPU) __atomic_add_fetch(&ax_device_live_bytes_, nbytes, __ATOMIC_RELAXED);
   memset(t, 0, sizeof *t);
   t->refc = 1;
   t->storage = st;

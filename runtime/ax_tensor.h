@@ -59,6 +59,8 @@ const ax_backend *ax_backend_loaded(ax_device d);
 /* Bytes of tensor storage held on devices other than the CPU (ax_mem_live counts the CPU's).
 ** A counter kept where storage is made and freed, so asking costs nothing: the GC's pressure. */
 size_t ax_device_mem_live(void);
+extern size_t ax_device_live_bytes_;
+static inline size_t ax_device_mem_live_now(void) { return __atomic_load_n(&ax_device_live_bytes_, __ATOMIC_RELAXED); }
 /* Free the CPU allocator's cache of large blocks (leak checks, memory pressure). */
 void ax_cpu_cache_clear(void);
 /* Bytes of freed blocks the CPU allocator keeps for reuse (counted by ax_mem_live, not in use). */

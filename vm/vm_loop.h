@@ -378,7 +378,7 @@ dispatch:
       if (!ax_vm_check_steps(vm)) THROW();
     }
     ip -= off;
-    if (vm->heap_bytes > vm->next_gc || ax_mem_live_now() > vm->next_gc) GC_CHECK();
+    if (vm->heap_bytes > vm->next_gc || ax_mem_live_now() + ax_device_mem_live_now() > vm->next_gc) GC_CHECK();
     DISPATCH();
   }
   CASE(CALL) {
@@ -624,7 +624,7 @@ dispatch:
       if (!ax_vm_check_steps(vm)) THROW();
     }
     ip -= off;
-    if (vm->heap_bytes > vm->next_gc || ax_mem_live_now() > vm->next_gc) GC_CHECK();
+    if (vm->heap_bytes > vm->next_gc || ax_mem_live_now() + ax_device_mem_live_now() > vm->next_gc) GC_CHECK();
     DISPATCH();
   }
   CASE(UNPACK) {
