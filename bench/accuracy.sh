@@ -12,7 +12,7 @@ for w in $WORKLOADS; do
   a_all=""; t_all=""
   for s in $SEEDS; do
     a=$(SEED=$s env -u OPENBLAS_CORETYPE "$BUILD/anx" "bench/train_$w.anx" | sed -n 's/.*metric=\([^ ]*\).*/\1/p')
-    t=$(SEED=$s env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/train_torch.py "$w" | sed -n 's/.*metric=\([^ ]*\).*/\1/p')
+    t=$(SEED=$s TORCH_THREADS=${TORCH_THREADS:-1} env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/train_torch.py "$w" | sed -n 's/.*metric=\([^ ]*\).*/\1/p')
     printf '%-5s %5s %9.4f %9.4f\n' "$w" "$s" "$a" "$t"
     a_all="$a_all $a"; t_all="$t_all $t"
   done

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get('TORCH_THREADS', '2')))   # accuracy.sh: 1 (accuracy does not depend on it)
 DIR = os.environ.get('MNIST_DIR', '/usr/share/datasets/fashion-mnist')
 DEVICE = torch.device(os.environ.get('DEVICE', 'cpu'))
 LIMIT = int(os.environ.get('LIMIT', '0'))
