@@ -53,16 +53,19 @@ cat > "$DEST/bin/wrapper" <<'EOF'
 # .gpu/bin/<name>: run <name>.bin with the carried libraries and the GPU machine's CUDA libraries
 d=$(dirname "$(readlink -f "$0")")
 cache="$d/../cuda-libs.txt"
-if [ ! -f "$cache" ]; then   # once: where this machine keeps cudart, cuBLAS and cuDNN 9
+if [ -f "$cache" ]; then
+  cuda=$(cat "$cache")
+else   # once: where this machine keeps cudart, cuBLAS and cuDNN 9 (kept in the cache when writable)
   dirs=""
   for lib in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcudnn.so.9; do
     ldconfig -p 2>/dev/null | grep -q " $lib " && continue
     p=$(find /usr/local/cuda* /usr/local/lib /opt /usr/lib -name "$lib" 2>/dev/null | head -1)
-    [ -n "$p" ] && dirs="$dirs:$(dirname "$p")"
+    [ -n "$p" ] || continue
+    case ":$dirs:" in *":$(dirname "$p"):"*) ;; *) dirs="$dirs:$(dirname "$p")" ;; esac
   done
-  printf '%s\n' "${dirs#:}" > "$cache"
+  cuda=${dirs#:}
+  printf '%s\n' "$cuda" > "$cache" 2>/dev/null || true
 fi
-cuda=$(cat "$cache")
 LD_LIBRARY_PATH="$d/../lib${cuda:+:$cuda}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$d/$(basename "$0").bin" "$@"
 EOF
 chmod +x "$DEST/bin/wrapper"
