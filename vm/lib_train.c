@@ -16,6 +16,7 @@
 #include "ax_ops.h"
 #include "ax_optim.h"
 #include "ax_vmint.h"
+#include "debug.h"
 #include "lib_amp.h"
 #include "lib_data.h"
 #include "lib_nn.h"
@@ -586,6 +587,54 @@ static bool loss_amp(ax_vm *vm, ax_dtype amp, loss_spec *ls, ax_value out, ax_va
   return ok;
 }
 
+/* The network on x in chunks of b rows along the batch (each moved to dev), outputs concatenated. */
+static bool forward_chunks(ax_vm *vm, ax_value netv, ax_dtype amp, ax_device dev, ax_tensor *x, int64_t b, const char *fn,
+                           ax_value *out) {
+  int64_t n = x->shape[0], nchunks = (n + b - 1) / b;
+  ax_tensor **outs = ax_calloc((size_t)nchunks, sizeof(ax_tensor *));
+  bool ok = outs != NULL;
+  if (!ok) ax_vm_oom(vm);
+  for (int64_t i = 0; i < nchunks && ok; i++) {
+    ax_tensor *part = NULL;
+    ax_err e;
+    ax_status st = ax_narrow(x, 0, i * b, (i + 1) * b > n ? n - i * b : b, &part, &e);
+    if (st) { ok = ax_raise_rt(vm, st, &e); break; }
+    ax_value pv, r;
+    ok = ax_push_tensor(vm, part, &pv) && to_device(vm, dev, &pv);
+    if (!ok) break;
+    ax_vm_push_root(vm, pv);
+    ok = forward_amp(vm, netv, amp, &pv, &r);
+    ax_vm_pop_root(vm, 1);
+    if (ok && !ax_value_tensor(r)) ok = ax_vm_raise(vm, "type", "%s: the network returned %s", fn, ax_type_name(r));
+    if (ok) outs[i] = ax_tensor_retain(ax_value_tensor(r));
+  }
+  if (ok) {
+    ax_tensor *cat = NULL;
+    ax_err e;
+    ax_status st = ax_cat(outs, (int)nchunks, 0, &cat, &e);
+    if (st) ok = ax_raise_rt(vm, st, &e);
+    else ok = ax_push_tensor(vm, cat, out);
+  }
+  for (int64_t i = 0; outs && i < nchunks; i++) ax_tensor_release(outs[i]);
+  ax_free(outs, sizeof(ax_tensor *) * (size_t)(nchunks ? nchunks : 1));
+  return ok;
+}
+
+/* Rows per forward of an evaluation: a bigger batch of a row-wise network runs in chunks this size
+** (the same outputs; an evaluation batch of 1000 images through the Fashion-MNIST CNN otherwise
+** holds a 100 MB conv output at once). */
+#define EVAL_ROWS 256
+
+/* An evaluation batch through the network: in EVAL_ROWS chunks when the rows are independent
+** (ax_net_rowwise) and no debugger watches the layers (it would see each chunk as a pass). */
+static bool forward_eval(ax_vm *vm, ax_value netv, ax_dtype amp, ax_value *xb, ax_value *out) {
+  ax_net *net = ax_value_net(netv);
+  ax_tensor *x = ax_value_tensor(*xb);
+  if (!x || x->ndim == 0 || x->shape[0] <= EVAL_ROWS + EVAL_ROWS / 2 || ax_debug_attached(vm) || !ax_net_rowwise(net))
+    return forward_amp(vm, netv, amp, xb, out);
+  return forward_chunks(vm, netv, amp, ax_net_device(net), x, EVAL_ROWS, "evaluate", out);
+}
+
 /* ---- evaluate / infer ---- */
 
 static bool run_eval(ax_vm *vm, ax_value netv, ax_value loader, loss_spec *ls, int logits, ax_dtype amp, double *loss_out,
@@ -614,7 +663,7 @@ static bool run_eval(ax_vm *vm, ax_value netv, ax_value loader, loss_spec *ls, i
     ok = to_device(vm, dev, &xb) && to_device(vm, dev, &yb);
     vm->roots[vm->nroots - 2] = xb;
     vm->roots[vm->nroots - 1] = yb;
-    if (ok) ok = forward_amp(vm, netv, amp, &xb, &out);
+    if (ok) ok = forward_eval(vm, netv, amp, &xb, &out);
     if (ok) {
       ax_vm_push_root(vm, out);
       ax_tensor *yt = ax_value_tensor(yb), *ot = ax_value_tensor(out);
@@ -708,34 +757,7 @@ static bool f_infer(ax_vm *vm, ax_value *args, int argc, const ax_kw *kw, ax_val
       ax_vm_pop_root(vm, 1);
     }
   } else {
-    /* chunks along the batch, concatenated */
-    int64_t n = x->shape[0], b = (int64_t)bs, nchunks = (n + b - 1) / b;
-    ax_tensor **outs = ax_calloc((size_t)nchunks, sizeof(ax_tensor *));
-    ok = outs != NULL;
-    if (!ok) ax_vm_oom(vm);
-    for (int64_t i = 0; i < nchunks && ok; i++) {
-      ax_tensor *part = NULL;
-      ax_err e;
-      ax_status st = ax_narrow(x, 0, i * b, (i + 1) * b > n ? n - i * b : b, &part, &e);
-      if (st) { ok = ax_raise_rt(vm, st, &e); break; }
-      ax_value pv, r;
-      ok = ax_push_tensor(vm, part, &pv) && to_device(vm, dev, &pv);
-      if (!ok) break;
-      ax_vm_push_root(vm, pv);
-      ok = forward_amp(vm, args[0], amp, &pv, &r);
-      ax_vm_pop_root(vm, 1);
-      if (ok && !ax_value_tensor(r)) ok = ax_vm_raise(vm, "type", "infer: the network returned %s", ax_type_name(r));
-      if (ok) outs[i] = ax_tensor_retain(ax_value_tensor(r));
-    }
-    if (ok) {
-      ax_tensor *cat = NULL;
-      ax_err e;
-      ax_status st = ax_cat(outs, (int)nchunks, 0, &cat, &e);
-      if (st) ok = ax_raise_rt(vm, st, &e);
-      else ok = ax_push_tensor(vm, cat, out);
-    }
-    for (int64_t i = 0; outs && i < nchunks; i++) ax_tensor_release(outs[i]);
-    ax_free(outs, sizeof(ax_tensor *) * (size_t)(nchunks ? nchunks : 1));
+    ok = forward_chunks(vm, args[0], amp, dev, x, (int64_t)bs, "infer", out);
   }
   ax_set_grad_enabled(was_grad);
   ax_net_set_training(net, was_train);

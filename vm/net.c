@@ -176,6 +176,25 @@ bool ax_net_to(ax_vm *vm, ax_net *n, ax_device d) {
 
 ax_device ax_net_device(ax_net *n) { return n->device; }
 
+static int value_rowwise(ax_value v) {
+  ax_layer *l = ax_value_layer(v);
+  if (l) return l->act != AX_ACT_CUSTOM;
+  ax_net *n = ax_value_net(v);
+  if (n) return ax_net_rowwise(n);
+  if (!AX_IS_LIST(v)) return 0;
+  ax_list *lst = AX_AS_LIST(v);
+  for (int64_t i = 0; i < lst->len; i++)
+    if (!value_rowwise(lst->items[i])) return 0;
+  return 1;
+}
+
+int ax_net_rowwise(ax_net *n) {
+  if (!AX_IS_NIL(n->pulse)) return 0;
+  for (int i = 0; i < n->nmembers; i++)
+    if (n->members[i].is_layer && !value_rowwise(n->members[i].value)) return 0;
+  return 1;
+}
+
 /* ---- visiting tensors (state dict order) ---- */
 
 static bool visit_value(ax_value v, const char *prefix, ax_layer_visit visit, void *ud) {

@@ -27,6 +27,11 @@ int ax_net_training(ax_net *n);
 bool ax_net_to(ax_vm *vm, ax_net *n, ax_device d);
 /* Where the network's parameters are (made): its batches go there in train()/evaluate()/infer(). */
 ax_device ax_net_device(ax_net *n);
+/* Whether the forward pass treats the rows of a batch independently, whatever their number: no
+** pulse, members that are built-in layers without a script activation (every kind is row-wise in
+** evaluation mode: batch norm then uses its running statistics), nested such networks or lists of
+** them. evaluate()/infer() run big batches in row chunks then, with the same result. */
+int ax_net_rowwise(ax_net *n);
 /* Visit parameters (and buffers) with their dotted state-dict names. */
 bool ax_net_visit(ax_net *n, const char *prefix, ax_layer_visit visit, void *ud);
 /* The network's config value for key (nil when absent). */
