@@ -163,12 +163,14 @@ static void *find_workspace(ax_cuda_ctx *c, size_t *n) {
 }
 
 /* The fastest usable result and the math type it was timed with (kept as asked when that is FMA
-** math: the restriction that keeps float32 exact is never widened). */
+** math, and never widened to down-converting ALLOW_CONVERSION: what keeps float32 exact or TF32
+** only is never given up). */
 template <typename Perf> static int best_of(const Perf *r, int nr, size_t limit, cudnnMathType_t asked, size_t *ws, int *math) {
   for (int i = 0; i < nr; i++)   /* sorted fastest first */
     if (r[i].status == CUDNN_STATUS_SUCCESS && r[i].memory <= limit) {
       *ws = r[i].memory;
-      *math = asked == CUDNN_FMA_MATH ? (int)asked : (int)r[i].mathType;
+      const int keep = asked == CUDNN_FMA_MATH || r[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+      *math = keep ? (int)asked : (int)r[i].mathType;
       return (int)r[i].algo;
     }
   return -1;
