@@ -132,12 +132,14 @@ static bool parse_size(const char *s, size_t *out) {
 }
 
 int main(int argc, char **argv) {
-  /* Blocks of 1 MB and more are mapped and unmapped by malloc, not carved from its heap: glibc's
+  /* Blocks of 4 MB and more are mapped and unmapped by malloc, not carved from its heap: glibc's
   ** threshold otherwise rises to the largest block freed (up to 32 MB), after which an evaluation's
   ** 25 MB pool outputs came from the heap and the holes they left stayed resident (+46 MB peak RSS
-  ** on the Fashion-MNIST CNN). Reusing the sizes a training step repeats is the tensor allocator's
-  ** cache (runtime/ax_tensor.c), so the mapping is paid once per size, not per step. */
-  if (!getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  ** on the Fashion-MNIST CNN). Tensors of the sizes a training step repeats are reused from the
+  ** tensor allocator's cache (runtime/ax_tensor.c); 4 MB rather than 1 MB keeps the kernels' own
+  ** 1-4 MB workspaces on the heap (at 1 MB the CNN made an mmap/munmap pair per step: +1 s of
+  ** system time per epoch). */
+  if (!getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 4 << 20);
   setvbuf(stdout, NULL, _IOFBF, 1 << 16);
   if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {
     printf("anx %s\n", ANX_VERSION);
