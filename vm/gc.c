@@ -3,6 +3,9 @@
 ** Invariant: runs only at safe points (dispatch loop), never inside a native; a gray stack
 ** (not recursion) keeps deep structures from overflowing the C stack. */
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include "ax_mem.h"
@@ -151,6 +154,9 @@ void ax_gc_phase(ax_vm *vm) {
   if (all > used) used = all;
   if (used > vm->gc_base + ((size_t)1 << 20) && !vm->gc_paused) ax_gc_collect(vm);
   ax_cpu_cache_clear();   /* the blocks cached for the last phase's sizes (training's, at an evaluation) */
+#ifdef __GLIBC__
+  malloc_trim(0);         /* and the pages they leave free inside malloc's heap go back to the system */
+#endif
 }
 
 void ax_vm_add_pressure(ax_vm *vm, long long bytes) {
