@@ -2,7 +2,7 @@
 ** random.cuh, optim.cuh, loss.cuh): __host__ __device__ under nvcc, plain inline C++ otherwise, so
 ** tests/cuda/test_cuda_host.cpp runs the very code the kernels run, on the host, against the CPU.
 ** Invariant: element functions use only what both sides have (integer math, + - * /, sqrt, exp,
-** log, sin, cos, isnan, isinf) and touch memory only through their pointer arguments. */
+** log, sin, cos, erf, isnan, isinf) and touch memory only through their pointer arguments. */
 #ifndef AX_CUDA_HD_H
 #define AX_CUDA_HD_H
 
@@ -12,6 +12,7 @@
 #include <cmath>
 #define CU_HD inline
 using std::cos;
+using std::erf;
 using std::exp;
 using std::isinf;
 using std::isnan;

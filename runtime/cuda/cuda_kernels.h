@@ -28,7 +28,7 @@ ax_status cuda_cat(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor 
 ax_status cuda_slice_scatter(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
 ax_status cuda_cast(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
 ax_status cuda_copy(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
-/* neural rows: norm.cu, loss.cu, pool.cu, conv.cu, optim.cu, attention.cu */
+/* neural rows: norm.cu, loss.cu, pool.cu, conv.cu, optim.cu, attention.cu, act.cu */
 #define CU_NN_KERNEL(name) ax_status cuda_##name(ax_tensor *const *in, int nin, const ax_attrs *at, ax_tensor **out, ax_err *err);
 CU_NN_KERNEL(layer_norm) CU_NN_KERNEL(layer_norm_bwd) CU_NN_KERNEL(batch_norm) CU_NN_KERNEL(batch_norm_bwd)
 CU_NN_KERNEL(cross_entropy) CU_NN_KERNEL(cross_entropy_bwd)
@@ -36,7 +36,7 @@ CU_NN_KERNEL(max_pool2d) CU_NN_KERNEL(max_pool2d_bwd) CU_NN_KERNEL(avg_pool2d) C
 CU_NN_KERNEL(adaptive_avg_pool2d) CU_NN_KERNEL(adaptive_avg_pool2d_bwd)
 CU_NN_KERNEL(conv2d) CU_NN_KERNEL(conv2d_bwd) CU_NN_KERNEL(conv_transpose2d) CU_NN_KERNEL(conv_transpose2d_bwd)
 CU_NN_KERNEL(sgd_step) CU_NN_KERNEL(adam_step)
-CU_NN_KERNEL(attention) CU_NN_KERNEL(attention_bwd)
+CU_NN_KERNEL(attention) CU_NN_KERNEL(attention_bwd) CU_NN_KERNEL(act_bwd)
 #undef CU_NN_KERNEL
 
 #ifdef __cplusplus

@@ -1,8 +1,7 @@
 /* runtime/cuda/kernels.c — the CUDA kernel table: one designated initializer per op row (plain C,
 ** because C++ has no array designators). Invariant: a row without a CUDA kernel stays NULL, so
 ** ax_op_call reports "<op>: unsupported on cuda:0"; no slot returns success without the work.
-** Of the neural rows only activation_backward has none: without it the relu/gelu/silu gradients
-** keep their composed rules (ax_grad_rules.c), which run on cuda:0. See docs/cuda.md. */
+** Every neural row has a kernel here (docs/cuda.md). */
 #include "cuda_kernels.h"
 
 #if defined(__has_include) && !defined(AX_NO_NN_ROWS)   /* the neural rows are in the op list */
@@ -66,6 +65,7 @@ const ax_kernel_table cu_kernels = {.fn = {
     [AX_OP_ADAM_STEP] = cuda_adam_step,
     [AX_OP_ATTENTION] = cuda_attention,
     [AX_OP_ATTENTION_BWD] = cuda_attention_bwd,
+    [AX_OP_ACT_BWD] = cuda_act_bwd,
 #endif
 }, .half_native = {
 #ifdef AX_NN_ROWS_PRESENT

@@ -1,7 +1,7 @@
 /* tests/cuda/test_cuda_host.cpp — the element functions of the CUDA kernels (runtime/cuda/pool.cuh,
-** random.cuh, optim.cuh, loss.cuh), compiled as plain C++ and run on the host against the CPU
-** kernels of runtime/neural and runtime/ax_create.c. No GPU and no CUDA library is needed, so the
-** index math and formulas of the device code (pool windows and backward gathers, Philox counters,
+** random.cuh, optim.cuh, loss.cuh, act.cuh, attention.cuh, gemm_plan.h), compiled as plain C++ and
+** run on the host against the CPU kernels of runtime/neural and runtime/ax_create.c. No GPU and no
+** CUDA library is needed, so the index math and formulas of the device code (pool windows and backward gathers, Philox counters,
 ** optimizer updates, the cross-entropy gradient) are checked on every machine; a GPU run then
 ** only adds the device's own arithmetic. Pooling and Philox compare bit for bit (NaN matching
 ** NaN); optimizer steps and the cross-entropy gradient within a few ulp (the CPU kernels contract
@@ -20,6 +20,7 @@ extern "C" {
 #include "neural/ax_nn_kernels.h"
 }
 
+#include "act.cuh"
 #include "attention.cuh"
 #include "loss.cuh"
 #include "optim.cuh"
@@ -678,6 +679,45 @@ static void gemm_plan_checks(void) {
 }
 /* ==== end of GEMM operand plans ==== */
 
+/* activation_backward: act.cuh's element function against activation.c (relu exactly; gelu and
+** silu within an ulp or two in float64, the CPU's vector erf/exp in float32), NaN for NaN. */
+template <typename T> static void act_checks_t(const char *tname, double tol) {
+  const int64_t n = 4099;
+  T *x = randv<T>(n, 0.01), *dy = randv<T>(n, 0.01), *cpu = (T *)malloc(sizeof(T) * n), *dev = (T *)malloc(sizeof(T) * n);
+  for (int64_t i = 0; i < n; i += 7) x[i] = (T)(x[i] * 12);   /* tails: erf and exp saturate */
+  x[1] = 0;
+  x[2] = (T)-0.0;
+  for (int kind = 0; kind < 3; kind++) {
+    if (sizeof(T) == 4) ax_nn_act_bwd_f32(kind, n, (const float *)x, (const float *)dy, (float *)cpu);
+    else ax_nn_act_bwd_f64(kind, n, (const double *)x, (const double *)dy, (double *)cpu);
+    double worst = 0;
+    int nan_ok = 1;
+    for (int64_t i = 0; i < n; i++) {
+      dev[i] = act_bwd_at<T>(kind, x[i], dy[i]);
+      if (cpu[i] != cpu[i] || dev[i] != dev[i]) {
+        nan_ok &= (cpu[i] != cpu[i]) == (dev[i] != dev[i]);
+        continue;
+      }
+      double d = fabs((double)cpu[i] - (double)dev[i]) / fmax(fabs((double)cpu[i]), 1.0);
+      if (d > worst) worst = d;
+    }
+    char what[96], detail[96];
+    snprintf(what, sizeof what, "activation_backward %s kind %d", tname, kind);
+    snprintf(detail, sizeof detail, "max normalised error %.3g (tolerance %.3g), NaN positions %s", worst, tol,
+             nan_ok ? "match" : "differ");
+    check(nan_ok && worst <= (kind == 0 ? 0.0 : tol), what, detail);
+  }
+  free(x);
+  free(dy);
+  free(cpu);
+  free(dev);
+}
+
+static void act_checks(void) {
+  act_checks_t<float>("float32", 1e-6);
+  act_checks_t<double>("float64", 1e-14);
+}
+
 int main(void) {
   char desc[256];
   int tried[3] = {0, 0, 0};
@@ -689,6 +729,7 @@ int main(void) {
   ce_checks<float>();
   ce_checks<double>();
   att_checks();
+  act_checks();
   gemm_plan_checks();
   printf("test_cuda_host: %d passed, %d failed (%d max, %d avg, %d adaptive pooling geometries)\n", npass, nfail, tried[0],
          tried[1], tried[2]);

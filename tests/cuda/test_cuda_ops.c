@@ -591,6 +591,12 @@ static void all_cases(ax_dtype dt) {
     run_case(&ln);
     tcase l2 = {NAME(AX_OP_LAYER_NORM), AX_OP_LAYER_NORM, 3, {randn(s465, 3, dt), randn((int64_t[]){6, 5}, 2, dt), randn((int64_t[]){6, 5}, 2, dt)}, {.iv = {2}, .fv = {1e-5}}, 1};
     run_case(&l2);
+    for (int k = 0; k < 3; k++) {   /* activation_backward (relu, gelu, silu), x a transposed view */
+      snprintf(name, sizeof name, "activation_backward/%s/%s", k == 0 ? "relu" : k == 1 ? "gelu" : "silu", dn);
+      tcase a = {name, AX_OP_ACT_BWD, 2,
+                 {transposed(randn((int64_t[]){6, 5}, 2, dt)), randn((int64_t[]){6, 5}, 2, dt)}, {.iv = {k}}, 0};
+      run_case(&a);
+    }
   }
   nn_cases(dt);
 #endif
