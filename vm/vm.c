@@ -45,7 +45,7 @@ static void build_trace(ax_vm *vm, ax_error *e) {
 }
 
 /* Attach the location of the innermost frame (its saved ip) and the stack trace. */
-static void locate(ax_vm *vm, ax_error *e) {
+static void locate_at(ax_vm *vm, ax_error *e, bool trace) {
   if (e->line > 0 || vm->nframes == 0) return;
   ax_frame *f = &vm->frames[vm->nframes - 1];
   ax_proto *p = f->closure->proto;
@@ -55,11 +55,14 @@ static void locate(ax_vm *vm, ax_error *e) {
   e->line = ax_proto_line(p, pc, &col);
   e->col = col;
   e->file = p->module->path ? p->module->path : p->module->name;
-  build_trace(vm, e);
+  if (trace) build_trace(vm, e);
 }
 
+static void locate(ax_vm *vm, ax_error *e) { locate_at(vm, e, true); }
+
 /* When not even the error object can be allocated: one static error with preallocated strings
-** (never swept: it is not on the object list). */
+** (never swept: it is not on the object list), located at the script line (file:line:col and the
+** source line, no stack trace: building one allocates). */
 static ax_value preallocated_oom(ax_vm *vm) {
   static ax_error oom;
   oom.obj.kind = AX_O_ERROR;
@@ -70,6 +73,7 @@ static ax_value preallocated_oom(ax_vm *vm) {
   oom.trace = NULL;
   oom.line = oom.col = 0;
   oom.value = AX_NIL;
+  locate_at(vm, &oom, false);
   return ax_obj_value(&oom);
 }
 
