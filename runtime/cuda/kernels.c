@@ -71,5 +71,9 @@ const ax_kernel_table cu_kernels = {.fn = {
 #ifdef AX_NN_ROWS_PRESENT
     /* cuDNN runs these in float16/bfloat16 with float32 compute (conv.cu): no float32 round trip */
     [AX_OP_CONV2D] = 1, [AX_OP_CONV2D_BWD] = 1, [AX_OP_CONV_TRANSPOSE2D] = 1, [AX_OP_CONV_TRANSPOSE2D_BWD] = 1,
+    /* float16/bfloat16 attention forwards run on tensor cores where attention_tc.cuh applies; the
+    ** row converts other half inputs to float32 itself (attention.cu). The backward row is not
+    ** half_native: ax_half_call gives it float32 copies. */
+    [AX_OP_ATTENTION] = 1,
 #endif
 }};

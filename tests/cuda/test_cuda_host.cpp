@@ -1,4 +1,4 @@
-/* tests/cuda/test_cuda_host.cpp — the element functions of the CUDA kernels (runtime/cuda/pool.cuh,
+/* tests/cuda/test_cuda_host.cpp — the element functions of the CUDA kernels (runtime/cuda/pool.cuh, attention_tc.cuh,
 ** random.cuh, optim.cuh, loss.cuh, act.cuh, attention.cuh, gemm_plan.h), compiled as plain C++ and
 ** run on the host against the CPU kernels of runtime/neural and runtime/ax_create.c. No GPU and no
 ** CUDA library is needed, so the index math and formulas of the device code (pool windows and backward gathers, Philox counters,
@@ -22,6 +22,7 @@ extern "C" {
 
 #include "act.cuh"
 #include "attention.cuh"
+#include "attention_tc.cuh"
 #include "loss.cuh"
 #include "optim.cuh"
 #include "pool.cuh"
@@ -539,6 +540,197 @@ static void att_checks(void) {
          att_f32_exact[0][0], att_f32_exact[0][1], att_f32_exact[1][0], att_f32_exact[1][1]);
 }
 
+/* ---------------- tensor-core attention forward (attention_tc.cuh) ----------------
+** The block algorithm run with an emulated MMA: 16x16x16 fragments holding the half-type values
+** (inputs rounded as the device stores them), float products summed in float, P rounded to the
+** half type before P V as on the device. The accumulator's element-to-lane map is a scrambled
+** permutation, so the kernel's row map (read from an iota matrix) is exercised, not assumed. */
+template <int KIND> struct tc_hh {   /* KIND 0: float16, 1: bfloat16; the bits as in memory */
+  uint16_t bits;
+};
+static float tc_f(tc_hh<0> h) {
+  _Float16 f;
+  memcpy(&f, &h.bits, 2);
+  return (float)f;
+}
+static float tc_f(tc_hh<1> h) {
+  const uint32_t u = (uint32_t)h.bits << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+static tc_hh<0> tc_h0(float v) {   /* round to nearest even (soft-fp __truncsfhf2) */
+  const _Float16 f = (_Float16)v;
+  tc_hh<0> h;
+  memcpy(&h.bits, &f, 2);
+  return h;
+}
+static tc_hh<1> tc_h1(float v) {   /* round to nearest even, as __float2bfloat16_rn */
+  uint32_t u;
+  memcpy(&u, &v, 4);
+  tc_hh<1> h;
+  h.bits = v != v ? (uint16_t)0x7fc0 : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  return h;
+}
+
+template <int KIND> struct tc_emu {
+  typedef tc_hh<KIND> H;
+  struct fa {
+    float m[256];   /* element (row, col) at row * 16 + col */
+  };
+  typedef fa fbc;
+  typedef fa fbr;
+  struct fc {
+    float m[256];
+  };
+  static constexpr int NE = 8;
+  static int map(int lane, int i) { return ((lane * 8 + i) * 37 + 11) & 255; }   /* a bijection of 32 x 8 onto 256 */
+  static H to_h(float v) {
+    if constexpr (KIND == 0) return tc_h0(v);
+    else return tc_h1(v);
+  }
+  static void zero(fc &f) {
+    for (float &x : f.m) x = 0;
+  }
+  static void load_a(fa &f, const H *p, int ld) {
+    for (int r = 0; r < 16; r++)
+      for (int c = 0; c < 16; c++) f.m[r * 16 + c] = tc_f(p[r * ld + c]);
+  }
+  static void load_bc(fbc &f, const H *p, int ld) {   /* col_major: element (k, n) at p[n * ld + k] */
+    for (int k = 0; k < 16; k++)
+      for (int n = 0; n < 16; n++) f.m[k * 16 + n] = tc_f(p[n * ld + k]);
+  }
+  static void load_br(fbr &f, const H *p, int ld) { load_a(f, p, ld); }
+  static void load_c(fc &f, const float *p, int ld) {
+    for (int r = 0; r < 16; r++)
+      for (int c = 0; c < 16; c++) f.m[r * 16 + c] = p[r * ld + c];
+  }
+  static void store_c(float *p, const fc &f, int ld) {
+    for (int r = 0; r < 16; r++)
+      for (int c = 0; c < 16; c++) p[r * ld + c] = f.m[r * 16 + c];
+  }
+  static void mma(fc &d, const fa &a, const fa &b, const fc &c) {
+    fc t;
+    for (int r = 0; r < 16; r++)
+      for (int n = 0; n < 16; n++) {
+        float acc = c.m[r * 16 + n];
+        for (int k = 0; k < 16; k++) acc += a.m[r * 16 + k] * b.m[k * 16 + n];
+        t.m[r * 16 + n] = acc;
+      }
+    d = t;
+  }
+  static float &el(fc &f, int lane, int i) { return f.m[map(lane, i)]; }
+  static void cp16(H *dst, const H *src) { memcpy(dst, src, 16); }
+  static void zero16(H *dst) { memset(dst, 0, 16); }
+  static void commit(void) {}
+  template <int N> static void wait(void) {}
+};
+
+/* attention_tc.cuh's executor on the host: the 4 warps one after another, a warp's 32 lanes
+** one after another per step (the steps' invariant makes this the device's result) */
+template <class P, int D> struct tc_host {
+  struct warp {
+    tc_lane<P> r[32];
+    template <class F> void lanes(F &&f) {
+      for (int l = 0; l < 32; l++) f(l, r[l]);
+    }
+    void sync(void) {}
+  } w[TC_WARPS];
+  tc_warp_state<P, D> st[TC_WARPS];
+  template <class F> void threads(F &&f) {
+    for (int t = 0; t < TC_THREADS; t++) f(t);
+  }
+  void sync(void) {}
+  template <class F> void warps(F &&f) {
+    for (int i = 0; i < TC_WARPS; i++) f(i, w[i], st[i]);
+  }
+};
+
+struct tc_case {
+  int64_t b, h, t, s, d;
+  int causal;
+  double scale;   /* 0: 1 / sqrt(d) */
+};
+
+static double tc_worst[2][2], tc_floor[2];   /* [bf16][lse]; the output's own rounding error */
+
+template <int KIND, int D> static void tc_emulate(const tc_args<tc_hh<KIND>> &a) {
+  typedef tc_emu<KIND> P;
+  tc_smem<tc_hh<KIND>, D> *sh = new tc_smem<tc_hh<KIND>, D>;
+  tc_host<P, D> *x = new tc_host<P, D>;
+  for (int64_t u = 0; u < tc_units<D>(a.b, a.h, a.t); u++) {
+    memset((void *)sh, 0xff, sizeof *sh);   /* NaN in every half and float cell */
+    memset((void *)x->st, 0xff, sizeof x->st);
+    tc_fwd_block<P, D>(*x, *sh, a, u);
+  }
+  delete sh;
+  delete x;
+}
+
+/* One shape: inputs rounded to the half type; the CPU row in float32 on the rounded values
+** against the emulated kernel (out rounded to the half type, lse float32). */
+template <int KIND> static void tc_trial(const tc_case &c) {
+  typedef tc_hh<KIND> H;
+  const double tol = KIND ? 1e-2 : 2e-3, ltol = 1e-5;
+  const double scale = c.scale ? c.scale : 1 / sqrt((double)c.d);
+  ax_nn_attention_desc d = {c.b, c.h, c.t, c.s, c.d, c.d, scale, c.causal, 0, 0, 0, 0};
+  const int64_t bh = c.b * c.h, nq = bh * c.t * c.d, nk = bh * c.s * c.d, nl = bh * c.t;
+  std::vector<float> qf((size_t)nq), kf((size_t)nk), vf((size_t)nk), out((size_t)nq), lse((size_t)nl), outh((size_t)nq),
+      out2((size_t)nq), lse2((size_t)nl, NAN);
+  std::vector<H> qh((size_t)nq), kh((size_t)nk), vh((size_t)nk), oh((size_t)nq);
+  const struct {
+    std::vector<float> *f;
+    std::vector<H> *h;
+  } in[3] = {{&qf, &qh}, {&kf, &kh}, {&vf, &vh}};
+  for (const auto &x : in)
+    for (size_t i = 0; i < x.f->size(); i++) {
+      (*x.h)[i] = tc_emu<KIND>::to_h((float)(urand() * 4 - 2));
+      (*x.f)[i] = tc_f((*x.h)[i]);
+    }
+  memset(oh.data(), 0xff, sizeof(H) * (size_t)nq);   /* NaN: an element no block writes fails */
+  ax_err e;
+  ax_status st = ax_nn_attention_fwd_f32(&d, qf.data(), kf.data(), vf.data(), NULL, out.data(), lse.data(), &e);
+  tc_args<H> a = {c.b, c.h, c.t, c.s, (float)scale, c.causal, qh.data(), kh.data(), vh.data(), oh.data(), lse2.data()};
+  if (!st) {
+    if (c.d == 64) tc_emulate<KIND, 64>(a);
+    else tc_emulate<KIND, 128>(a);
+  }
+  for (int64_t i = 0; i < nq; i++) out2[(size_t)i] = tc_f(oh[(size_t)i]), outh[(size_t)i] = tc_f(tc_emu<KIND>::to_h(out[(size_t)i]));
+  const double eo = st ? INFINITY : nerr_v(out2.data(), out.data(), nq), el = st ? INFINITY : nerr_v(lse2.data(), lse.data(), nl);
+  tc_worst[KIND][0] = fmax(tc_worst[KIND][0], eo);
+  tc_worst[KIND][1] = fmax(tc_worst[KIND][1], el);
+  tc_floor[KIND] = fmax(tc_floor[KIND], nerr_v(outh.data(), out.data(), nq));
+  char what[160], detail[120];
+  snprintf(what, sizeof what, "tensor-core attention %s b%lld h%lld t%lld s%lld d%lld%s scale %g", KIND ? "bf16" : "fp16", (long long)c.b,
+           (long long)c.h, (long long)c.t, (long long)c.s, (long long)c.d, c.causal ? " causal" : "", scale);
+  snprintf(detail, sizeof detail, "out error %.3g (limit %g), lse error %.3g (limit %g)", eo, tol, el, ltol);
+  check(!st && eo <= tol && el <= ltol, what, st ? e.msg : detail);
+  if (getenv("ATT_VERBOSE")) printf("%s: %s\n", what, detail);
+}
+
+static void tc_checks(void) {
+  static const tc_case cases[] = {
+      {1, 1, 1, 1, 64, 0, 0},         /* one query, one key */
+      {2, 3, 37, 53, 64, 0, 0},       /* t != s, neither a tile multiple, b * h = 6 */
+      {1, 2, 100, 100, 128, 1, 0},    /* causal, square, d 128 */
+      {2, 1, 50, 130, 64, 1, 0},      /* causal with t < s */
+      {1, 2, 150, 40, 128, 1, 0},     /* causal with t > s */
+      {1, 1, 64, 128, 128, 0, 0},     /* exact tile multiples */
+      {2, 2, 129, 77, 64, 0, -0.3},   /* negative scale; a last query tile of one row */
+      {1, 1, 70, 200, 128, 1, 0.2},   /* causal, several key tiles, warps that skip tiles */
+      {1, 1, 33, 65, 64, 0, 0.0001},  /* nearly uniform attention */
+  };
+  for (const tc_case &c : cases) {
+    tc_trial<0>(c);
+    tc_trial<1>(c);
+  }
+  printf("tensor-core attention (host emulation of attention_tc.cuh): worst normalised error out fp16 %.3g bf16 %.3g "
+         "(rounding the CPU's out alone: %.3g / %.3g), lse fp16 %.3g bf16 %.3g\n",
+         tc_worst[0][0], tc_worst[1][0], tc_floor[0], tc_floor[1], tc_worst[0][1], tc_worst[1][1]);
+  printf("tensor-core attention shared memory per block: d 64 %zu B, d 128 %zu B\n", sizeof(tc_smem<tc_hh<0>, 64>),
+         sizeof(tc_smem<tc_hh<0>, 128>));
+}
+
 /* ==== GEMM operand plans (gemm_plan.h, used by matmul.cu) ==========================================
 ** Random batched matmuls over strided operands (row-major, transposed views, sliced rows, permuted or
 ** broadcast batch dims, expanded rows): where cu_gemm_operand_of says cuBLAS can read an operand in
@@ -729,6 +921,7 @@ int main(void) {
   ce_checks<float>();
   ce_checks<double>();
   att_checks();
+  tc_checks();
   act_checks();
   gemm_plan_checks();
   printf("test_cuda_host: %d passed, %d failed (%d max, %d avg, %d adaptive pooling geometries)\n", npass, nfail, tried[0],

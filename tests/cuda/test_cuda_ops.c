@@ -682,6 +682,99 @@ done:;
   return r;
 }
 
+#ifdef TC_NN_ROWS
+/* float16/bfloat16 attention: the device against the CPU's half semantics (float32 on the half
+** values, out rounded to the half type, lse float32). Shapes in the tensor-core forward's domain
+** (attention_tc.cuh: d == dv in {64, 128}, contiguous, no mask, causal or not; P is rounded to
+** the half type before P V there) within 2e-3 (float16) / 1e-2 (bfloat16), lse within 1e-5; the
+** others take the float32 kernel inside the row and must do as well. Gradients of q, k, v (the
+** backward row on float32 copies, from each device's own out and lse) within 1e-2 / 5e-2: they
+** show that the backward keeps working, not how precise it is. */
+static void att_half_case(const char *name, ax_dtype dt, const int64_t *qs, const int64_t *ks, const int64_t *vs, int causal, double scale,
+                          int mask, int strided_q) {
+  const double tol = dt == AX_FLOAT16 ? 2e-3 : 1e-2, gtol = dt == AX_FLOAT16 ? 1e-2 : 5e-2;
+  ax_err e = {0}, eg = {0};
+  ax_tensor *in[4] = {strided_q ? transposed(randn(qs, 4, dt)) : randn(qs, 4, dt), randn(ks, 4, dt), randn(vs, 4, dt),
+                      mask ? attmask(qs[2], ks[2], dt) : NULL};
+  ax_tensor *cpu_in[4] = {0}, *gpu_in[4] = {0}, *oc[AX_MAX_OUTPUTS] = {0}, *og[AX_MAX_OUTPUTS] = {0};
+  ax_tensor *w = NULL, *wg = NULL, *pc = NULL, *pg = NULL, *lc = NULL, *lg = NULL;
+  const int nin = mask ? 4 : 3;
+  ax_attrs at = {.iv = {causal}, .fv = {scale}};
+  char what[160];
+  int ok = 1;
+  for (int i = 0; i < nin; i++) ok &= in[i] != NULL;
+  for (int i = 0; i < nin && ok; i++) {
+    ax_tensor *g = NULL;
+    if (to_dev(in[i], &g, &e)) ok = 0;
+    else if (i < 3) {
+      ok = !ax_param(in[i], &cpu_in[i], &e) && !ax_param(g, &gpu_in[i], &e);
+      ax_tensor_release(g);
+    } else {
+      cpu_in[i] = ax_tensor_retain(in[i]);
+      gpu_in[i] = g;
+    }
+  }
+  snprintf(what, sizeof what, "attention/%s/%s", ax_dtype_name(dt), name);
+  if (!ok || ax_op_call(AX_OP_ATTENTION, cpu_in, nin, &at, oc, &e)) {
+    report("setup", what, -1, 0, e.msg);
+    goto done;
+  }
+  if (ax_op_call(AX_OP_ATTENTION, gpu_in, nin, &at, og, &eg)) {
+    report("cuda", what, -1, 0, eg.msg);
+    goto done;
+  }
+  if (og[0]->dtype != dt || og[1]->dtype != AX_FLOAT32) {
+    report("dtypes", what, -1, 0, "out must keep the half type and lse be float32");
+    goto done;
+  }
+  report("forward out", what, nerr(oc[0], og[0], &e), tol, "outputs differ in shape/dtype");
+  report("forward lse", what, nerr(oc[1], og[1], &e), 1e-5, "lse differs in shape/dtype");
+  if (ax_randn(oc[0]->shape, 4, dt, &w, &e) || to_dev(w, &wg, &e) || ax_mul(oc[0], w, &pc, &e) || ax_sum(pc, NULL, 0, 0, &lc, &e) ||
+      ax_backward(lc, NULL, &e)) {
+    report("cpu backward", what, -1, 0, e.msg);
+  } else if (ax_mul(og[0], wg, &pg, &eg) || ax_sum(pg, NULL, 0, 0, &lg, &eg) || ax_backward(lg, NULL, &eg)) {
+    report("cuda backward", what, -1, 0, eg.msg);
+  } else {
+    for (int i = 0; i < 3; i++) {
+      char g[16];
+      snprintf(g, sizeof g, "grad[%d]", i);
+      report(g, what, nerr(cpu_in[i]->grad, gpu_in[i]->grad, &e), gtol, "gradient missing or of another shape/dtype");
+    }
+  }
+done:;
+  ax_tensor *all[] = {w, wg, pc, pg, lc, lg};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) ax_tensor_release(all[i]);
+  for (int k = 0; k < AX_MAX_OUTPUTS; k++) {
+    ax_tensor_release(oc[k]);
+    ax_tensor_release(og[k]);
+  }
+  for (int i = 0; i < 4; i++) {
+    ax_tensor_release(in[i]);
+    ax_tensor_release(cpu_in[i]);
+    ax_tensor_release(gpu_in[i]);
+  }
+}
+
+static void att_half_cases(void) {
+  const ax_dtype half[2] = {AX_FLOAT16, AX_BFLOAT16};
+  for (int h = 0; h < 2; h++) {
+    const ax_dtype dt = half[h];
+    /* the tensor-core forward */
+    att_half_case("tc-t100-s77-d64", dt, (int64_t[]){2, 2, 100, 64}, (int64_t[]){2, 2, 77, 64}, (int64_t[]){2, 2, 77, 64}, 0, 0.125, 0, 0);
+    att_half_case("tc-causal-t130-d128", dt, (int64_t[]){1, 2, 130, 128}, (int64_t[]){1, 2, 130, 128}, (int64_t[]){1, 2, 130, 128}, 1,
+                  0.0884, 0, 0);
+    att_half_case("tc-causal-t40-s150-d64", dt, (int64_t[]){1, 1, 40, 64}, (int64_t[]){1, 1, 150, 64}, (int64_t[]){1, 1, 150, 64}, 1,
+                  0.125, 0, 0);
+    att_half_case("tc-causal-t150-s40-d128", dt, (int64_t[]){1, 3, 150, 128}, (int64_t[]){1, 3, 40, 128}, (int64_t[]){1, 3, 40, 128}, 1,
+                  0.0884, 0, 0);
+    /* outside its domain: the float32 kernel inside the row */
+    att_half_case("mask-t33-s70-d64", dt, (int64_t[]){1, 2, 33, 64}, (int64_t[]){1, 2, 70, 64}, (int64_t[]){1, 2, 70, 64}, 0, 0.125, 1, 0);
+    att_half_case("d32-dv48", dt, (int64_t[]){2, 1, 20, 32}, (int64_t[]){2, 1, 30, 32}, (int64_t[]){2, 1, 30, 48}, 1, 0.2, 0, 0);
+    att_half_case("strided-q-d64", dt, (int64_t[]){1, 2, 37, 64}, (int64_t[]){1, 2, 37, 64}, (int64_t[]){1, 2, 37, 64}, 0, 0.125, 0, 1);
+  }
+}
+#endif
+
 static void tensor_core_cases(void) {
   static const struct {
     const char *name;
@@ -782,6 +875,7 @@ static void tensor_core_cases(void) {
     ax_tensor_release(x);
     ax_tensor_release(w);
   }
+  att_half_cases();   /* float16/bfloat16 attention: tensor-core forward and the float32 route */
 #endif
   printf("tensor-core cases: %d checks\n", npass + nfail - before);
 }
